@@ -1,0 +1,36 @@
+# Finds every external dependency and fails at configure time naming the
+# Debian package that provides it (tools/setup-deps.sh installs them all).
+include_guard(GLOBAL)
+find_package(PkgConfig QUIET)
+if(NOT PkgConfig_FOUND)
+  message(FATAL_ERROR "pkg-config not found: apt-get install pkg-config (or run tools/setup-deps.sh)")
+endif()
+
+# berth_find_config(<CMake package> <Debian package>)
+macro(berth_find_config name deb)
+  find_package(${name} CONFIG QUIET)
+  if(NOT ${name}_FOUND)
+    message(FATAL_ERROR "${name} not found: apt-get install ${deb} (or run tools/setup-deps.sh)")
+  endif()
+endmacro()
+
+# berth_find_pkg(<imported target suffix> <pkg-config module> <Debian package>)
+# defines PkgConfig::<suffix>
+macro(berth_find_pkg target module deb)
+  pkg_check_modules(${target} QUIET IMPORTED_TARGET ${module})
+  if(NOT ${target}_FOUND)
+    message(FATAL_ERROR "${module} not found: apt-get install ${deb} (or run tools/setup-deps.sh)")
+  endif()
+endmacro()
+
+berth_find_config(spdlog libspdlog-dev)
+berth_find_config(nlohmann_json nlohmann-json3-dev)
+berth_find_config(CLI11 libcli11-dev)
+berth_find_pkg(seccomp libseccomp libseccomp-dev)
+berth_find_pkg(cap libcap libcap-dev)
+if(BERTH_BUILD_TESTS)
+  find_package(GTest QUIET)
+  if(NOT GTest_FOUND)
+    message(FATAL_ERROR "GoogleTest not found: apt-get install libgtest-dev libgmock-dev (or run tools/setup-deps.sh)")
+  endif()
+endif()
