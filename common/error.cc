@@ -42,7 +42,7 @@ const char* ErrnoName(int err) {
   const char* name = strerrordesc_np(err) != nullptr ? strerrorname_np(err) : nullptr;
   if (name != nullptr) return name;
   thread_local char buf[16];
-  snprintf(buf, sizeof(buf), "E%d", err);
+  (void)snprintf(buf, sizeof(buf), "E%d", err);
   return buf;
 }
 

@@ -55,7 +55,7 @@ std::string Now() {
   gmtime_r(&ts.tv_sec, &tm);
   char buf[64];
   size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
+  (void)snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
   return buf;
 }
 

@@ -6,6 +6,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BERTH_BUILD_DIR:-$root/build}
 
 "$root/tools/setup-deps.sh"
+# ccache: share hits between checkouts (CI builds from a fresh clone each time).
+export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=1
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build "$build" -j"$(nproc)"
 cd "$build"

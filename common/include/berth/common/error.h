@@ -131,10 +131,12 @@ void IgnoreError(Result<T>&& r, const char* why) {
     }                                                        \
   } while (0)
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration, `tmp` a name.
 #define BERTH_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                \
   if (!tmp.ok()) return std::move(tmp).error();     \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 // BERTH_ASSIGN_OR_RETURN(auto fd, OpenAt(...));
 #define BERTH_ASSIGN_OR_RETURN(lhs, expr) \
