@@ -13,7 +13,7 @@ packages=(
   # runtime tests and benchmarks: test rootfs, peer runtimes, podman
   busybox-static crun runc podman uidmap iproute2 procps
   # tools/vmtest: boots Debian's kernel under qemu
-  qemu-system-x86 dpkg-dev
+  qemu-system-x86 dpkg-dev xz-utils
 )
 
 if [[ $(id -u) -ne 0 ]]; then
