@@ -100,9 +100,9 @@ class Cgroup {
   // Controllers available in this cgroup (cgroup.controllers).
   Result<std::vector<std::string>> Controllers() const;
 
-  Status AddProcess(pid_t pid) const;                // cgroup.procs
-  Result<std::vector<pid_t>> Processes() const;      // cgroup.procs
-  Result<bool> Populated() const;                    // cgroup.events
+  Status AddProcess(pid_t pid) const;            // cgroup.procs
+  Result<std::vector<pid_t>> Processes() const;  // cgroup.procs
+  Result<bool> Populated() const;                // cgroup.events
 
   // Writes the v2 files for `resources` (see limits.h for the mapping).
   // Returns warnings for skipped resources (unavailable controllers).
