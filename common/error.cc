@@ -21,12 +21,17 @@ Error& Error::Wrap(std::string context) & {
   return *this;
 }
 
-std::string Error::ToString() const {
+std::string Error::Chain() const {
   std::string out;
   for (auto it = frames_.rbegin(); it != frames_.rend(); ++it) {
     if (!out.empty()) out += ": ";
     out += *it;
   }
+  return out;
+}
+
+std::string Error::ToString() const {
+  std::string out = Chain();
   if (errno_ != 0) {
     out += ": ";
     out += std::strerror(errno_);

@@ -34,6 +34,8 @@ class Error {
 
   int err() const { return errno_; }
   std::string ToString() const;
+  // The context chain without the errno suffix (to rebuild the Error elsewhere).
+  std::string Chain() const;
   // The innermost message, without the context chain.
   const std::string& message() const { return frames_.front(); }
 

@@ -68,8 +68,8 @@ struct ExecOptions {
   pid_t init_pid = -1;  // namespaces are joined through /proc/<pid>/ns
   std::filesystem::path cgroup_mount;
   std::string cgroup_path;
-  Process process;                     // process.json or the CLI's args
-  std::optional<Seccomp> seccomp;      // the container's, from its spec
+  Process process;                 // process.json or the CLI's args
+  std::optional<Seccomp> seccomp;  // the container's, from its spec
   std::string console_socket;
   int preserve_fds = 0;
 };

@@ -167,6 +167,10 @@ Result<ParseResult> ParseSpec(std::string_view json);
 // Reads and parses <bundle>/config.json.
 Result<ParseResult> LoadSpec(const std::string& bundle_dir);
 
+// Parses a process.json (as `exec --process` takes); errors are reported
+// under the path "process".
+Result<Process> ParseProcess(std::string_view json);
+
 Result<NamespaceType> ParseNamespaceType(std::string_view name);
 const char* NamespaceTypeName(NamespaceType t);
 

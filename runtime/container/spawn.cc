@@ -1,0 +1,255 @@
+// Parent side of container creation: cgroup, exec fifo, clone3, id maps,
+// and the sync protocol with the child. Everything made is unwound when any
+// step fails.
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <linux/sched.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <climits>
+#include <csignal>
+#include <cstdlib>
+
+#include "child_sync.h"
+#include "init.h"
+
+#include "berth/cgroups/cgroup.h"
+#include "berth/common/file.h"
+#include "berth/common/log.h"
+#include "berth/runtime/container.h"
+
+namespace berth::runtime {
+namespace {
+
+using container_internal::ReceiveSync;
+using container_internal::SendSync;
+using container_internal::SyncKind;
+
+uint64_t CloneFlags(const Linux& l) {
+  uint64_t flags = 0;
+  for (const auto& ns : l.namespaces) {
+    if (!ns.path.empty()) continue;
+    switch (ns.type) {
+      case NamespaceType::kPid:
+        flags |= CLONE_NEWPID;
+        break;
+      case NamespaceType::kNetwork:
+        flags |= CLONE_NEWNET;
+        break;
+      case NamespaceType::kMount:
+        flags |= CLONE_NEWNS;
+        break;
+      case NamespaceType::kIpc:
+        flags |= CLONE_NEWIPC;
+        break;
+      case NamespaceType::kUts:
+        flags |= CLONE_NEWUTS;
+        break;
+      case NamespaceType::kUser:
+        flags |= CLONE_NEWUSER;
+        break;
+      case NamespaceType::kCgroup:
+        flags |= CLONE_NEWCGROUP;
+        break;
+      case NamespaceType::kTime:
+        flags |= CLONE_NEWTIME;
+        break;
+    }
+  }
+  return flags;
+}
+
+Status WriteIdMap(pid_t pid, const char* file, const std::vector<IdMapping>& maps) {
+  if (maps.empty()) return Ok();
+  std::string text;
+  for (const auto& m : maps) {
+    text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
+            std::to_string(m.size) + "\n";
+  }
+  return WriteFile("/proc/" + std::to_string(pid) + "/" + file, text);
+}
+
+// Kills and reaps the child on every early return.
+class ChildGuard {
+ public:
+  explicit ChildGuard(pid_t pid) : pid_(pid) {}
+  ~ChildGuard() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  ChildGuard(const ChildGuard&) = delete;
+  ChildGuard& operator=(const ChildGuard&) = delete;
+  pid_t release() { return std::exchange(pid_, -1); }
+
+ private:
+  pid_t pid_;
+};
+
+class FifoGuard {
+ public:
+  explicit FifoGuard(std::string path) : path_(std::move(path)) {}
+  ~FifoGuard() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  FifoGuard(const FifoGuard&) = delete;
+  FifoGuard& operator=(const FifoGuard&) = delete;
+  void release() { path_.clear(); }
+
+ private:
+  std::string path_;
+};
+
+Result<std::string> RootfsPath(const InitOptions& o) {
+  std::filesystem::path root = o.spec.root.path;
+  if (root.is_relative()) root = o.bundle / root;
+  char resolved[PATH_MAX];
+  if (::realpath(root.c_str(), resolved) == nullptr) {
+    return Error::FromErrno("root.path " + root.string());
+  }
+  return std::string(resolved);
+}
+
+Status JoinPidNamespace(const Linux& l) {
+  const Namespace* pid = l.FindNamespace(NamespaceType::kPid);
+  if (pid == nullptr || pid->path.empty()) return Ok();
+  // Affects only children of this process (man 2 setns), i.e. the init.
+  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(pid->path, O_RDONLY));
+  if (::setns(fd.get(), CLONE_NEWPID) < 0) {
+    return Error::FromErrno("join pid namespace " + pid->path);
+  }
+  return Ok();
+}
+
+Result<pid_t> Clone3(uint64_t flags, int cgroup_fd) {
+  struct clone_args args {};
+  args.flags = flags | CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  long pid = syscall(SYS_clone3, &args, sizeof(args));
+  if (pid < 0) return Error::FromErrno("clone3");
+  return static_cast<pid_t>(pid);
+}
+
+// Runs the parent's half of the sync protocol until the child is ready.
+Status AwaitReady(pid_t pid, int sync_fd, const Linux& l) {
+  for (;;) {
+    BERTH_ASSIGN_OR_RETURN(container_internal::SyncMessage m, ReceiveSync(sync_fd));
+    switch (m.kind) {
+      case SyncKind::kNeedIdMaps:
+        BERTH_TRY(WriteIdMap(pid, "uid_map", l.uid_mappings).Wrap("linux.uidMappings"));
+        BERTH_TRY(WriteIdMap(pid, "gid_map", l.gid_mappings).Wrap("linux.gidMappings"));
+        BERTH_TRY(SendSync(sync_fd, SyncKind::kIdMapsDone));
+        break;
+      case SyncKind::kReady:
+        return Ok();
+      case SyncKind::kError:
+        return Error::Sys(m.err, m.text);
+      default:
+        return Error::Sys(EPROTO, "unexpected message from the container process");
+    }
+  }
+}
+
+}  // namespace
+
+Result<uint64_t> ProcessStartTime(pid_t pid, const std::filesystem::path& proc) {
+  auto stat = ReadFile(proc / std::to_string(pid) / "stat");
+  if (!stat.ok()) {
+    if (stat.error().err() == ENOENT) return Error::Sys(ESRCH, "process " + std::to_string(pid));
+    return std::move(stat).error();
+  }
+  // Field 2 (comm) may hold spaces and parentheses: count from the last ')'.
+  size_t close = stat->rfind(')');
+  if (close == std::string::npos) return Error::Sys(EPROTO, "malformed /proc/<pid>/stat");
+  size_t pos = close + 2;
+  for (int field = 3; field < 22; ++field) {
+    pos = stat->find(' ', pos);
+    if (pos == std::string::npos) return Error::Sys(EPROTO, "short /proc/<pid>/stat");
+    ++pos;
+  }
+  return std::strtoull(stat->c_str() + pos, nullptr, 10);
+}
+
+Result<InitProcess> SpawnInit(const InitOptions& o) {
+  if (!o.spec.process) return Error::Invalid("process: required to create a container");
+  if (!o.spec.linux_spec) return Error::Invalid("linux: required to create a container");
+  const Linux& l = *o.spec.linux_spec;
+  InitProcess out;
+  BERTH_ASSIGN_OR_RETURN(std::string rootfs, RootfsPath(o));
+
+  BERTH_ASSIGN_OR_RETURN(cgroups::Cgroup cg,
+                         cgroups::Cgroup::Create(o.cgroup_mount, o.cgroup_path));
+  cgroups::ScopedCgroup cgroup_guard(cg);
+  if (l.resources) {
+    cgroups::ApplyOptions ao;
+    ao.strict = o.strict_resources;
+    BERTH_ASSIGN_OR_RETURN(out.warnings, cg.Apply(*l.resources, ao));
+    if (!l.resources->devices.empty()) {
+      out.warnings.push_back(
+          "linux.resources.devices is not enforced: cgroup v2 device filtering needs a BPF "
+          "program Berth does not load yet");
+    }
+  }
+  for (const auto& w : out.warnings) log::Warn(w, {{"id", o.id}});
+
+  if (::mkfifo(o.exec_fifo.c_str(), 0622) < 0) {
+    return Error::FromErrno("mkfifo " + o.exec_fifo.string());
+  }
+  FifoGuard fifo_guard(o.exec_fifo.string());
+  BERTH_ASSIGN_OR_RETURN(UniqueFd fifo, OpenFile(o.exec_fifo, O_PATH));
+  BERTH_ASSIGN_OR_RETURN(UniqueFd cgroup_dir, OpenFile(cg.dir(), O_PATH | O_DIRECTORY));
+
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    return Error::FromErrno("socketpair");
+  }
+  UniqueFd parent_end(sv[0]), child_end(sv[1]);
+  BERTH_TRY(JoinPidNamespace(l));
+
+  uint64_t flags = CloneFlags(l);
+  BERTH_ASSIGN_OR_RETURN(pid_t pid, Clone3(flags, cgroup_dir.get()));
+  if (pid == 0) {
+    (void)parent_end.release();  // the child must not close the parent's copy
+    container_internal::ChildConfig cc;
+    cc.options = &o;
+    cc.rootfs = rootfs;
+    cc.sync_fd = child_end.get();
+    cc.fifo_path_fd = fifo.get();
+    cc.new_user_namespace = (flags & CLONE_NEWUSER) != 0;
+    container_internal::RunInitChild(cc);
+  }
+  ChildGuard child(pid);
+  child_end.reset();
+  BERTH_TRY(AwaitReady(pid, parent_end.get(), l));
+  BERTH_ASSIGN_OR_RETURN(out.start_time, ProcessStartTime(pid));
+  out.pid = child.release();
+  fifo_guard.release();
+  cgroup_guard.release();
+  return out;
+}
+
+Status StartInit(const std::filesystem::path& exec_fifo) {
+  // Opening for reading completes the init's blocked open for writing.
+  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(exec_fifo, O_RDONLY));
+  char byte;
+  ssize_t n;
+  do {
+    n = ::read(fd.get(), &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return Error::FromErrno("read exec fifo " + exec_fifo.string());
+  if (n == 0) return Error::Sys(ECHILD, "container init exited before start");
+  if (::unlink(exec_fifo.c_str()) < 0 && errno != ENOENT) {
+    return Error::FromErrno("remove exec fifo " + exec_fifo.string());
+  }
+  return Ok();
+}
+
+}  // namespace berth::runtime
