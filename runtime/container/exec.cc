@@ -109,8 +109,9 @@ Result<pid_t> SpawnExec(const ExecOptions& o) {
     Status joined = JoinContainer(o);
     if (!joined.ok()) FailChild(child_end.get(), joined.error());
     struct clone_args args {};
+    // clone3 refuses an exit_signal with CLONE_PARENT: the child inherits
+    // ours (SIGCHLD, from fork) and reports to our parent, the caller.
     args.flags = CLONE_PARENT;
-    args.exit_signal = SIGCHLD;
     long pid = syscall(SYS_clone3, &args, sizeof(args));
     if (pid < 0) FailChild(child_end.get(), Error::FromErrno("clone3 exec process"));
     if (pid == 0) RunExecProcess(o, child_end.get());

@@ -164,6 +164,10 @@ Status SetUp(const ChildConfig& c, std::optional<SeccompFilter>* late_seccomp, s
     if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) {
       return Error::FromErrno("become root in the user namespace");
     }
+    // The uid change cleared "dumpable", which makes /proc/self/* owned by
+    // the host's root, unreachable from here; the exec fifo is reopened
+    // through /proc/self/fd later (runc sets dumpable here too).
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) return Error::FromErrno("prctl(PR_SET_DUMPABLE)");
   }
   BERTH_TRY(JoinNamespaces(l));
   if (l.HasNamespace(NamespaceType::kMount)) {

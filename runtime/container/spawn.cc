@@ -117,6 +117,23 @@ Result<std::string> RootfsPath(const InitOptions& o) {
   return std::string(resolved);
 }
 
+// Inside a user namespace the init reopens the fifo as the container's root;
+// hand the fifo to the host ids that root maps to.
+Status OwnFifoByContainerRoot(const std::filesystem::path& fifo, const Linux& l) {
+  auto host_id = [](const std::vector<IdMapping>& maps) -> int64_t {
+    for (const auto& m : maps) {
+      if (m.container_id == 0 && m.size > 0) return m.host_id;
+    }
+    return -1;
+  };
+  int64_t uid = host_id(l.uid_mappings), gid = host_id(l.gid_mappings);
+  if (uid < 0 && gid < 0) return Ok();
+  if (::chown(fifo.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) < 0) {
+    return Error::FromErrno("chown exec fifo " + fifo.string());
+  }
+  return Ok();
+}
+
 Status JoinPidNamespace(const Linux& l) {
   const Namespace* pid = l.FindNamespace(NamespaceType::kPid);
   if (pid == nullptr || pid->path.empty()) return Ok();
@@ -204,6 +221,7 @@ Result<InitProcess> SpawnInit(const InitOptions& o) {
     return Error::FromErrno("mkfifo " + o.exec_fifo.string());
   }
   FifoGuard fifo_guard(o.exec_fifo.string());
+  BERTH_TRY(OwnFifoByContainerRoot(o.exec_fifo, l));
   BERTH_ASSIGN_OR_RETURN(UniqueFd fifo, OpenFile(o.exec_fifo, O_PATH));
   BERTH_ASSIGN_OR_RETURN(UniqueFd cgroup_dir, OpenFile(cg.dir(), O_PATH | O_DIRECTORY));
 

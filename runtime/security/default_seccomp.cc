@@ -1,404 +1,121 @@
-// Docker's default seccomp profile (moby profiles/seccomp/default.json),
-// resolved for Docker's default capabilities on x86_64. Kept as data: one
-// allow list, then the entries that filter arguments.
+// Docker's default seccomp profile (docker_profile.h) resolved for a
+// capability set the way moby's setupSeccomp() does it: caps are matched
+// against the bounding set, arches against the native architecture, and
+// minKernel against the running kernel, so the result equals the profile
+// Docker hands to runc for the same capabilities.
+#include <sys/utsname.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "docker_profile.h"
+
+#include "berth/runtime/capabilities.h"
 #include "berth/runtime/seccomp.h"
 
 namespace berth::runtime {
 namespace {
 
-constexpr const char* kAllowed[] = {
-    "accept",
-    "accept4",
-    "access",
-    "adjtimex",
-    "alarm",
-    "bind",
-    "brk",
-    "cachestat",
-    "capget",
-    "capset",
-    "chdir",
-    "chmod",
-    "chown",
-    "chown32",
-    "clock_adjtime",
-    "clock_adjtime64",
-    "clock_getres",
-    "clock_getres_time64",
-    "clock_gettime",
-    "clock_gettime64",
-    "clock_nanosleep",
-    "clock_nanosleep_time64",
-    "close",
-    "close_range",
-    "connect",
-    "copy_file_range",
-    "creat",
-    "dup",
-    "dup2",
-    "dup3",
-    "epoll_create",
-    "epoll_create1",
-    "epoll_ctl",
-    "epoll_ctl_old",
-    "epoll_pwait",
-    "epoll_pwait2",
-    "epoll_wait",
-    "epoll_wait_old",
-    "eventfd",
-    "eventfd2",
-    "execve",
-    "execveat",
-    "exit",
-    "exit_group",
-    "faccessat",
-    "faccessat2",
-    "fadvise64",
-    "fadvise64_64",
-    "fallocate",
-    "fanotify_mark",
-    "fchdir",
-    "fchmod",
-    "fchmodat",
-    "fchmodat2",
-    "fchown",
-    "fchown32",
-    "fchownat",
-    "fcntl",
-    "fcntl64",
-    "fdatasync",
-    "fgetxattr",
-    "flistxattr",
-    "flock",
-    "fork",
-    "fremovexattr",
-    "fsetxattr",
-    "fstat",
-    "fstat64",
-    "fstatat64",
-    "fstatfs",
-    "fstatfs64",
-    "fsync",
-    "ftruncate",
-    "ftruncate64",
-    "futex",
-    "futex_requeue",
-    "futex_time64",
-    "futex_wait",
-    "futex_waitv",
-    "futex_wake",
-    "futimesat",
-    "getcpu",
-    "getcwd",
-    "getdents",
-    "getdents64",
-    "getegid",
-    "getegid32",
-    "geteuid",
-    "geteuid32",
-    "getgid",
-    "getgid32",
-    "getgroups",
-    "getgroups32",
-    "getitimer",
-    "getpeername",
-    "getpgid",
-    "getpgrp",
-    "getpid",
-    "getppid",
-    "getpriority",
-    "getrandom",
-    "getresgid",
-    "getresgid32",
-    "getresuid",
-    "getresuid32",
-    "getrlimit",
-    "get_robust_list",
-    "getrusage",
-    "getsid",
-    "getsockname",
-    "getsockopt",
-    "get_thread_area",
-    "gettid",
-    "gettimeofday",
-    "getuid",
-    "getuid32",
-    "getxattr",
-    "inotify_add_watch",
-    "inotify_init",
-    "inotify_init1",
-    "inotify_rm_watch",
-    "io_cancel",
-    "ioctl",
-    "io_destroy",
-    "io_getevents",
-    "io_pgetevents",
-    "io_pgetevents_time64",
-    "ioprio_get",
-    "ioprio_set",
-    "io_setup",
-    "io_submit",
-    "ipc",
-    "kill",
-    "landlock_add_rule",
-    "landlock_create_ruleset",
-    "landlock_restrict_self",
-    "lchown",
-    "lchown32",
-    "lgetxattr",
-    "link",
-    "linkat",
-    "listen",
-    "listxattr",
-    "llistxattr",
-    "_llseek",
-    "lremovexattr",
-    "lseek",
-    "lsetxattr",
-    "lstat",
-    "lstat64",
-    "madvise",
-    "map_shadow_stack",
-    "membarrier",
-    "memfd_create",
-    "memfd_secret",
-    "mincore",
-    "mkdir",
-    "mkdirat",
-    "mknod",
-    "mknodat",
-    "mlock",
-    "mlock2",
-    "mlockall",
-    "mmap",
-    "mmap2",
-    "mprotect",
-    "mq_getsetattr",
-    "mq_notify",
-    "mq_open",
-    "mq_timedreceive",
-    "mq_timedreceive_time64",
-    "mq_timedsend",
-    "mq_timedsend_time64",
-    "mq_unlink",
-    "mremap",
-    "msgctl",
-    "msgget",
-    "msgrcv",
-    "msgsnd",
-    "msync",
-    "munlock",
-    "munlockall",
-    "munmap",
-    "name_to_handle_at",
-    "nanosleep",
-    "newfstatat",
-    "_newselect",
-    "open",
-    "openat",
-    "openat2",
-    "pause",
-    "pidfd_open",
-    "pidfd_send_signal",
-    "pipe",
-    "pipe2",
-    "pkey_alloc",
-    "pkey_free",
-    "pkey_mprotect",
-    "poll",
-    "ppoll",
-    "ppoll_time64",
-    "prctl",
-    "pread64",
-    "preadv",
-    "preadv2",
-    "prlimit64",
-    "process_mrelease",
-    "pselect6",
-    "pselect6_time64",
-    "pwrite64",
-    "pwritev",
-    "pwritev2",
-    "read",
-    "readahead",
-    "readlink",
-    "readlinkat",
-    "readv",
-    "recv",
-    "recvfrom",
-    "recvmmsg",
-    "recvmmsg_time64",
-    "recvmsg",
-    "remap_file_pages",
-    "removexattr",
-    "rename",
-    "renameat",
-    "renameat2",
-    "restart_syscall",
-    "rmdir",
-    "rseq",
-    "rt_sigaction",
-    "rt_sigpending",
-    "rt_sigprocmask",
-    "rt_sigqueueinfo",
-    "rt_sigreturn",
-    "rt_sigsuspend",
-    "rt_sigtimedwait",
-    "rt_sigtimedwait_time64",
-    "rt_tgsigqueueinfo",
-    "sched_getaffinity",
-    "sched_getattr",
-    "sched_getparam",
-    "sched_get_priority_max",
-    "sched_get_priority_min",
-    "sched_getscheduler",
-    "sched_rr_get_interval",
-    "sched_rr_get_interval_time64",
-    "sched_setaffinity",
-    "sched_setattr",
-    "sched_setparam",
-    "sched_setscheduler",
-    "sched_yield",
-    "seccomp",
-    "select",
-    "semctl",
-    "semget",
-    "semop",
-    "semtimedop",
-    "semtimedop_time64",
-    "send",
-    "sendfile",
-    "sendfile64",
-    "sendmmsg",
-    "sendmsg",
-    "sendto",
-    "setfsgid",
-    "setfsgid32",
-    "setfsuid",
-    "setfsuid32",
-    "setgid",
-    "setgid32",
-    "setgroups",
-    "setgroups32",
-    "setitimer",
-    "setpgid",
-    "setpriority",
-    "setregid",
-    "setregid32",
-    "setresgid",
-    "setresgid32",
-    "setresuid",
-    "setresuid32",
-    "setreuid",
-    "setreuid32",
-    "setrlimit",
-    "set_robust_list",
-    "setsid",
-    "setsockopt",
-    "set_thread_area",
-    "set_tid_address",
-    "setuid",
-    "setuid32",
-    "setxattr",
-    "shmat",
-    "shmctl",
-    "shmdt",
-    "shmget",
-    "shutdown",
-    "sigaltstack",
-    "signalfd",
-    "signalfd4",
-    "sigprocmask",
-    "sigreturn",
-    "socketcall",
-    "socketpair",
-    "splice",
-    "stat",
-    "stat64",
-    "statfs",
-    "statfs64",
-    "statx",
-    "symlink",
-    "symlinkat",
-    "sync",
-    "sync_file_range",
-    "syncfs",
-    "sysinfo",
-    "tee",
-    "tgkill",
-    "time",
-    "timer_create",
-    "timer_delete",
-    "timer_getoverrun",
-    "timer_gettime",
-    "timer_gettime64",
-    "timer_settime",
-    "timer_settime64",
-    "timerfd_create",
-    "timerfd_gettime",
-    "timerfd_gettime64",
-    "timerfd_settime",
-    "timerfd_settime64",
-    "times",
-    "tkill",
-    "truncate",
-    "truncate64",
-    "ugetrlimit",
-    "umask",
-    "uname",
-    "unlink",
-    "unlinkat",
-    "utime",
-    "utimensat",
-    "utimensat_time64",
-    "utimes",
-    "vfork",
-    "vmsplice",
-    "wait4",
-    "waitid",
-    "waitpid",
-    "write",
-    "writev",
-    // minKernel 4.8: ptrace can no longer bypass seccomp.
-    "process_vm_readv",
-    "process_vm_writev",
-    "ptrace",
-    // amd64 only.
-    "arch_prctl",
-    "modify_ldt",
-    // CAP_SYS_CHROOT is a default capability.
-    "chroot",
-};
+using security_internal::ArchEntry;
+using security_internal::Condition;
+using security_internal::ProfileRule;
 
-// Namespace flags clone may not carry without CAP_SYS_ADMIN:
-// CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET.
-constexpr uint64_t kCloneNamespaceMask = 0x7E020000;
-constexpr uint64_t kAfVsock = 40;
+// The native architecture under moby's names: the arch of profile entries
+// ("amd64") and of the archMap (SCMP_ARCH_X86_64).
+#if defined(__x86_64__) && defined(__ILP32__)
+constexpr const char* kNativeArch = "x32";
+constexpr const char* kNativeScmpArch = "SCMP_ARCH_X32";
+#elif defined(__x86_64__)
+constexpr const char* kNativeArch = "amd64";
+constexpr const char* kNativeScmpArch = "SCMP_ARCH_X86_64";
+#elif defined(__i386__)
+constexpr const char* kNativeArch = "x86";
+constexpr const char* kNativeScmpArch = "SCMP_ARCH_X86";
+#elif defined(__aarch64__)
+constexpr const char* kNativeArch = "arm64";
+constexpr const char* kNativeScmpArch = "SCMP_ARCH_AARCH64";
+#elif defined(__arm__)
+constexpr const char* kNativeArch = "arm";
+constexpr const char* kNativeScmpArch = "SCMP_ARCH_ARM";
+#elif defined(__s390x__)
+constexpr const char* kNativeArch = "s390x";
+constexpr const char* kNativeScmpArch = "SCMP_ARCH_S390X";
+#elif defined(__riscv) && __riscv_xlen == 64
+constexpr const char* kNativeArch = "riscv64";
+constexpr const char* kNativeScmpArch = "SCMP_ARCH_RISCV64";
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+constexpr const char* kNativeArch = "ppc64le";
+constexpr const char* kNativeScmpArch = "SCMP_ARCH_PPC64LE";
+#else
+// Unknown here: no arch-specific entries, and only the native arch, which
+// libseccomp adds by itself.
+constexpr const char* kNativeArch = "";
+constexpr const char* kNativeScmpArch = "";
+#endif
 
-Seccomp Build() {
-  Seccomp s;
-  s.default_action = "SCMP_ACT_ERRNO";
-  s.default_errno_ret = EPERM;
-  s.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
-  SeccompSyscall allow;
-  allow.action = "SCMP_ACT_ALLOW";
-  for (const char* n : kAllowed) allow.names.emplace_back(n);
-  s.syscalls.push_back(std::move(allow));
-  for (uint64_t persona : {0x0ULL, 0x0008ULL, 0x20000ULL, 0x20008ULL, 0xffffffffULL}) {
-    s.syscalls.push_back({{"personality"}, "SCMP_ACT_ALLOW", {}, {{0, persona, 0, "SCMP_CMP_EQ"}}});
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  for (const auto& x : v) {
+    if (x == s) return true;
   }
-  s.syscalls.push_back({{"socket"}, "SCMP_ACT_ALLOW", {}, {{0, kAfVsock, 0, "SCMP_CMP_NE"}}});
-  s.syscalls.push_back(
-      {{"clone"}, "SCMP_ACT_ALLOW", {}, {{0, kCloneNamespaceMask, 0, "SCMP_CMP_MASKED_EQ"}}});
-  // ENOSYS rather than EPERM so libc falls back to clone, which is filtered.
-  s.syscalls.push_back({{"clone3"}, "SCMP_ACT_ERRNO", ENOSYS, {}});
-  return s;
+  return false;
+}
+
+// uname(2) release "6.18.0-1-amd64" against "4.8". An unreadable release
+// counts as new enough: the only minKernel entry (4.8) predates every kernel
+// Berth supports.
+bool KernelAtLeast(const char* min) {
+  int want_major = 0, want_minor = 0;
+  if (std::sscanf(min, "%d.%d", &want_major, &want_minor) != 2) return false;
+  struct utsname u {};
+  int major = 0, minor = 0;
+  if (uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return true;
+  return major > want_major || (major == want_major && minor >= want_minor);
+}
+
+// moby profiles/seccomp/seccomp_linux.go setupSeccomp(): an entry is skipped
+// when an excluded condition holds or an included one does not.
+bool Applies(const ProfileRule& rule, const std::vector<std::string>& bounding) {
+  const Condition& ex = rule.excludes;
+  if (Contains(ex.arches, kNativeArch)) return false;
+  for (const auto& cap : ex.caps) {
+    if (Contains(bounding, cap)) return false;
+  }
+  if (ex.min_kernel != nullptr && KernelAtLeast(ex.min_kernel)) return false;
+  const Condition& in = rule.includes;
+  if (!in.arches.empty() && !Contains(in.arches, kNativeArch)) return false;
+  for (const auto& cap : in.caps) {
+    if (!Contains(bounding, cap)) return false;
+  }
+  if (in.min_kernel != nullptr && !KernelAtLeast(in.min_kernel)) return false;
+  return true;
 }
 
 }  // namespace
 
+Seccomp SeccompProfileFor(const Capabilities& caps) {
+  Seccomp s;
+  s.default_action = "SCMP_ACT_ERRNO";
+  s.default_errno_ret = EPERM;
+  for (const ArchEntry& a : security_internal::DockerArchMap()) {
+    if (std::string(a.arch) != kNativeScmpArch) continue;
+    s.architectures.emplace_back(a.arch);
+    s.architectures.insert(s.architectures.end(), a.sub_arches.begin(), a.sub_arches.end());
+  }
+  for (const ProfileRule& rule : security_internal::DockerProfileRules()) {
+    if (!Applies(rule, caps.bounding)) continue;
+    s.syscalls.push_back({rule.names, rule.action, rule.errno_ret, rule.args});
+  }
+  return s;
+}
+
 const Seccomp& DefaultSeccompProfile() {
-  static const Seccomp kProfile = Build();
+  static const Seccomp kProfile = [] {
+    Capabilities caps;
+    caps.bounding = DefaultCapabilities();
+    return SeccompProfileFor(caps);
+  }();
   return kProfile;
 }
 

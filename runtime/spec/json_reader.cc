@@ -66,10 +66,8 @@ Status JsonReader::Uint(const char* key, uint64_t max, uint64_t* out, bool requi
     return Ok();
   }
   const auto& v = Raw(key);
-  if (!v.is_number_integer() ||
-      (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0)) {
-    return TypeError(Path(key), "an unsigned integer", v);
-  }
+  // nlohmann stores non-negative integers as unsigned, negative ones as signed.
+  if (!v.is_number_unsigned()) return TypeError(Path(key), "an unsigned integer", v);
   uint64_t n = v.get<uint64_t>();
   if (n > max) {
     return Error::Invalid(Path(key) + ": " + std::to_string(n) + " is out of range (max " +

@@ -2,12 +2,14 @@
 // JsonReader positioned on that section so errors carry the JSON path.
 #include "berth/runtime/spec.h"
 
+#include <cctype>
 #include <climits>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "json_reader.h"
-#include "resources_parse.h"
+#include "resources_json.h"
 
 #include "berth/common/file.h"
 
@@ -16,6 +18,27 @@ namespace {
 
 using spec_internal::JsonReader;
 constexpr uint64_t kU32Max = UINT32_MAX;
+
+// The resources setrlimit(2) knows; see man 2 getrlimit.
+bool IsRlimitType(const std::string& type) {
+  static const char* const kTypes[] = {
+      "RLIMIT_AS",     "RLIMIT_CORE",   "RLIMIT_CPU",        "RLIMIT_DATA",
+      "RLIMIT_FSIZE",  "RLIMIT_LOCKS",  "RLIMIT_MEMLOCK",    "RLIMIT_MSGQUEUE",
+      "RLIMIT_NICE",   "RLIMIT_NOFILE", "RLIMIT_NPROC",      "RLIMIT_RSS",
+      "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK"};
+  for (const char* t : kTypes) {
+    if (type == t) return true;
+  }
+  return false;
+}
+
+// Values that are modelled but not implemented by Berth: reported like
+// unknown keys when set, so the caller warns about them.
+void ReportUnimplemented(const Process& p, const std::string& base,
+                         std::vector<std::string>* unsupported) {
+  if (!p.apparmor_profile.empty()) unsupported->push_back(base + ".apparmorProfile");
+  if (!p.selinux_label.empty()) unsupported->push_back(base + ".selinuxLabel");
+}
 
 Status ParseUser(JsonReader& r, User* u) {
   uint64_t v = 0;
@@ -31,14 +54,13 @@ Status ParseUser(JsonReader& r, User* u) {
     for (size_t i = 0; i < a.size(); ++i) {
       if (!a[i].is_number_unsigned() || a[i].get<uint64_t>() > kU32Max) {
         return JsonReader::TypeError(r.Path("additionalGids") + "[" + std::to_string(i) + "]",
-                                     "a gid", a[i]);
+                                     "an unsigned 32-bit integer", a[i]);
       }
       u->additional_gids.push_back(static_cast<gid_t>(a[i].get<uint64_t>()));
     }
   }
-  // username is Windows-only in the spec; accept and ignore on Linux.
-  std::string username;
-  return r.String("username", &username);
+  // username (Windows only) is not read, so it is reported as unsupported.
+  return Ok();
 }
 
 Status ParseCapabilities(JsonReader& r, Capabilities* c) {
@@ -76,6 +98,15 @@ Status ParseProcessObject(JsonReader& r, Process* p) {
   BERTH_TRY(r.Array("rlimits", [&](JsonReader& rl) -> Status {
     Rlimit limit;
     BERTH_TRY(rl.String("type", &limit.type, true));
+    if (!IsRlimitType(limit.type)) {
+      return Error::Invalid(rl.Path("type") + ": unknown rlimit \"" + limit.type + "\"");
+    }
+    for (const Rlimit& seen : p->rlimits) {
+      // The spec: a type listed twice MUST be an error.
+      if (seen.type == limit.type) {
+        return Error::Invalid(rl.Path("type") + ": \"" + limit.type + "\" listed twice");
+      }
+    }
     BERTH_TRY(rl.Uint("hard", UINT64_MAX, &limit.hard, true));
     BERTH_TRY(rl.Uint("soft", UINT64_MAX, &limit.soft, true));
     p->rlimits.push_back(std::move(limit));
@@ -197,7 +228,16 @@ Status ParseHookList(JsonReader& r, const char* key, std::vector<Hook>* out) {
     BERTH_TRY(h.String("path", &hook.path, true));
     BERTH_TRY(h.StringList("args", &hook.args));
     BERTH_TRY(h.StringList("env", &hook.env));
-    BERTH_TRY(h.OptInt("timeout", &hook.timeout));
+    if (h.Has("timeout")) {
+      int64_t t = 0;
+      BERTH_TRY(h.Int("timeout", &t));
+      // The spec: timeout, in seconds, MUST be greater than zero.
+      if (t <= 0 || t > INT_MAX) {
+        return Error::Invalid(h.Path("timeout") + ": must be within [1, " +
+                              std::to_string(INT_MAX) + "] seconds");
+      }
+      hook.timeout = static_cast<int>(t);
+    }
     out->push_back(std::move(hook));
     return Ok();
   });
@@ -226,6 +266,69 @@ Result<nlohmann::json> ParseJson(std::string_view text) {
   if (!j.is_object())
     return Error::Invalid(std::string("expected a JSON object, got ") + j.type_name());
   return j;
+}
+
+Result<ParseResult> ParseSpecJson(std::string_view json) {
+  BERTH_ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(json));
+  ParseResult out;
+  Spec& s = out.spec;
+  {
+    JsonReader r(j, "", &out.unsupported);
+    BERTH_TRY(r.String("ociVersion", &s.oci_version, true));
+    // Semantic versioning: only 1.x shares this layout.
+    if (s.oci_version.rfind("1.", 0) != 0 || s.oci_version.size() < 3 ||
+        !std::isdigit(static_cast<unsigned char>(s.oci_version[2]))) {
+      return Error::Invalid("ociVersion: \"" + s.oci_version +
+                            "\" is not supported (Berth implements runtime-spec 1.x)");
+    }
+    BERTH_TRY(r.Object("root", [&](JsonReader& root) -> Status {
+      BERTH_TRY(root.String("path", &s.root.path, true));
+      if (s.root.path.empty()) return Error::Invalid("root.path: must not be empty");
+      return root.Bool("readonly", &s.root.readonly);
+    }));
+    if (s.root.path.empty()) return Error::Invalid("root: required");
+    BERTH_TRY(r.Object("process", [&](JsonReader& p) {
+      s.process.emplace();
+      return ParseProcessObject(p, &*s.process);
+    }));
+    BERTH_TRY(r.String("hostname", &s.hostname));
+    BERTH_TRY(r.String("domainname", &s.domainname));
+    BERTH_TRY(r.Array("mounts", [&](JsonReader& m) -> Status {
+      Mount mount;
+      BERTH_TRY(ParseMount(m, &mount));
+      s.mounts.push_back(std::move(mount));
+      return Ok();
+    }));
+    BERTH_TRY(r.Object("linux", [&](JsonReader& l) {
+      s.linux_spec.emplace();
+      return ParseLinux(l, &*s.linux_spec);
+    }));
+    BERTH_TRY(r.Object("hooks", [&](JsonReader& h) {
+      s.hooks.emplace();
+      return ParseHooks(h, &*s.hooks);
+    }));
+    BERTH_TRY(r.StringMap("annotations", &s.annotations));
+  }
+  // Set-but-unimplemented values are unsupported too, not only unknown keys.
+  if (s.process) ReportUnimplemented(*s.process, "process", &out.unsupported);
+  if (s.linux_spec && !s.linux_spec->mount_label.empty()) {
+    out.unsupported.push_back("linux.mountLabel");
+  }
+  // Hooks are modelled so they are carried and written back, but the
+  // runtime does not run them.
+  if (s.hooks) {
+    const std::pair<const char*, const std::vector<Hook>*> kLists[] = {
+        {"prestart", &s.hooks->prestart},
+        {"createRuntime", &s.hooks->create_runtime},
+        {"createContainer", &s.hooks->create_container},
+        {"startContainer", &s.hooks->start_container},
+        {"poststart", &s.hooks->poststart},
+        {"poststop", &s.hooks->poststop}};
+    for (const auto& [name, list] : kLists) {
+      if (!list->empty()) out.unsupported.push_back(std::string("hooks.") + name);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -273,56 +376,14 @@ const char* NamespaceTypeName(NamespaceType t) {
   return "?";
 }
 
+// nlohmann::json reports misuse by throwing; none is expected past the type
+// checks above, but no exception may leave the module.
 Result<ParseResult> ParseSpec(std::string_view json) {
-  BERTH_ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(json));
-  ParseResult out;
-  Spec& s = out.spec;
-  {
-    JsonReader r(j, "", &out.unsupported);
-    BERTH_TRY(r.String("ociVersion", &s.oci_version, true));
-    if (s.oci_version.rfind("1.", 0) != 0) {
-      return Error::Invalid("ociVersion: \"" + s.oci_version + "\" is not supported (want 1.x)");
-    }
-    BERTH_TRY(r.Object("root", [&](JsonReader& root) -> Status {
-      BERTH_TRY(root.String("path", &s.root.path, true));
-      if (s.root.path.empty()) return Error::Invalid("root.path: must not be empty");
-      return root.Bool("readonly", &s.root.readonly);
-    }));
-    if (s.root.path.empty()) return Error::Invalid("root: required");
-    BERTH_TRY(r.Object("process", [&](JsonReader& p) {
-      s.process.emplace();
-      return ParseProcessObject(p, &*s.process);
-    }));
-    BERTH_TRY(r.String("hostname", &s.hostname));
-    BERTH_TRY(r.String("domainname", &s.domainname));
-    BERTH_TRY(r.Array("mounts", [&](JsonReader& m) -> Status {
-      Mount mount;
-      BERTH_TRY(ParseMount(m, &mount));
-      s.mounts.push_back(std::move(mount));
-      return Ok();
-    }));
-    BERTH_TRY(r.Object("linux", [&](JsonReader& l) {
-      s.linux_spec.emplace();
-      return ParseLinux(l, &*s.linux_spec);
-    }));
-    BERTH_TRY(r.Object("hooks", [&](JsonReader& h) {
-      s.hooks.emplace();
-      return ParseHooks(h, &*s.hooks);
-    }));
-    BERTH_TRY(r.StringMap("annotations", &s.annotations));
+  try {
+    return ParseSpecJson(json);
+  } catch (const nlohmann::json::exception& e) {
+    return Error::Invalid(std::string("config.json: ") + e.what());
   }
-  // Set-but-unimplemented values are unsupported too, not only unknown keys.
-  if (s.process && !s.process->apparmor_profile.empty()) {
-    out.unsupported.push_back("process.apparmorProfile");
-  }
-  if (s.process && !s.process->selinux_label.empty()) {
-    out.unsupported.push_back("process.selinuxLabel");
-  }
-  if (s.linux_spec && !s.linux_spec->mount_label.empty()) {
-    out.unsupported.push_back("linux.mountLabel");
-  }
-  if (s.hooks) out.unsupported.push_back("hooks");
-  return out;
 }
 
 Result<ParseResult> LoadSpec(const std::string& bundle_dir) {
@@ -331,17 +392,25 @@ Result<ParseResult> LoadSpec(const std::string& bundle_dir) {
   return ParseSpec(text).Wrap("load " + path);
 }
 
+Result<Process> ParseProcess(std::string_view json, std::vector<std::string>* unsupported) {
+  try {
+    BERTH_ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(json));
+    Process p;
+    {
+      JsonReader r(j, "process", unsupported);
+      BERTH_TRY(ParseProcessObject(r, &p));
+    }
+    ReportUnimplemented(p, "process", unsupported);
+    return p;
+  } catch (const nlohmann::json::exception& e) {
+    return Error::Invalid(std::string("process: ") + e.what());
+  }
+}
+
 Result<Process> ParseProcess(std::string_view json) {
-  BERTH_ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(json));
-  Process p;
   std::vector<std::string> unsupported;
-  {
-    JsonReader r(j, "process", &unsupported);
-    BERTH_TRY(ParseProcessObject(r, &p));
-  }
-  if (!unsupported.empty()) {
-    return Error::Invalid(unsupported.front() + ": not supported");
-  }
+  BERTH_ASSIGN_OR_RETURN(Process p, ParseProcess(json, &unsupported));
+  if (!unsupported.empty()) return Error::Invalid(unsupported.front() + ": not supported");
   return p;
 }
 

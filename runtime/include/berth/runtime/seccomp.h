@@ -1,35 +1,57 @@
 // Seccomp filters from OCI linux.seccomp through libseccomp, and a built-in
-// default profile equal in effect to Docker's default. SeccompFilter owns a
-// scmp_filter_ctx (RAII, move-only); Load() runs in the container child.
-// Errors name the bad action, operator, architecture or syscall entry.
+// default profile equal in effect to Docker's default.
+//
+// Owns: SeccompFilter owns one scmp_filter_ctx (RAII, move-only); Load()
+// runs in the container child. Profiles are plain data (see spec.h).
+// Thread-safety: DefaultSeccompProfile() is safe to call from any thread; a
+// SeccompFilter must not be used from two threads at once.
+// Errors: EINVAL naming the bad action, operator, architecture or flag and
+// the profile path ("linux.seccomp.syscalls[3]: unknown seccomp action
+// \"SCMP_ACT_FOO\""); ENOTSUP for SCMP_ACT_NOTIFY; libseccomp's errno for
+// the rest.
 #pragma once
 
-#include <memory>
+#include <string>
 
 #include "berth/common/error.h"
 #include "berth/runtime/spec.h"
 
 namespace berth::runtime {
 
-// Docker's default profile (moby profiles/seccomp/default.json) resolved for
-// Docker's default capability set on x86_64: refuses with EPERM everything
-// not listed, clone with namespace flags, clone3 (ENOSYS, so libc falls back
-// to clone), socket(AF_VSOCK), and personality values other than Linux's.
+// Docker's default profile (moby profiles/seccomp/default.json) resolved the
+// way Docker resolves it for a container with `caps.bounding`, on the
+// architecture Berth is built for: default action ERRNO(EPERM); the plain
+// allow list; personality only with Linux's personas; socket except AF_ALG
+// and AF_VSOCK; and, without CAP_SYS_ADMIN, clone without namespace flags and
+// clone3 refused with ENOSYS (so libc falls back to clone). Entries that
+// need a capability (mount with CAP_SYS_ADMIN, ptrace with CAP_SYS_PTRACE,
+// ...) are included exactly when the bounding set holds it.
+Seccomp SeccompProfileFor(const Capabilities& caps);
+
+// SeccompProfileFor(Docker's 14 default capabilities), computed once.
 const Seccomp& DefaultSeccompProfile();
 
 class SeccompFilter {
  public:
   // Syscall names this libseccomp does not know are skipped (like runc);
   // unknown action, operator, architecture or flag names are EINVAL errors.
+  // The filter leaves no_new_privs alone (process.noNewPrivileges decides).
   static Result<SeccompFilter> Build(const Seccomp& profile);
 
-  SeccompFilter(SeccompFilter&&) noexcept;
-  SeccompFilter& operator=(SeccompFilter&&) noexcept;
+  SeccompFilter(SeccompFilter&& other) noexcept;
+  SeccompFilter& operator=(SeccompFilter&& other) noexcept;
+  SeccompFilter(const SeccompFilter&) = delete;
+  SeccompFilter& operator=(const SeccompFilter&) = delete;
   ~SeccompFilter();
 
-  // Installs the filter on the calling thread (needs no_new_privs or
-  // CAP_SYS_ADMIN).
+  // Installs the filter on the calling thread (all threads with
+  // SECCOMP_FILTER_FLAG_TSYNC). The caller must have set no_new_privs or
+  // hold CAP_SYS_ADMIN; see man 2 seccomp.
   Status Load() const;
+
+  // The classic BPF program Load() would install (seccomp_export_bpf), for
+  // inspection and tests: an array of struct sock_filter.
+  Result<std::string> ExportBpf() const;
 
  private:
   explicit SeccompFilter(void* ctx) : ctx_(ctx) {}

@@ -1,7 +1,10 @@
-// The OCI runtime spec (config.json, version 1.x) as plain structs, and its
-// parser. Only the fields Berth implements are modelled; the parser reports
-// every field it does not implement (by JSON path) instead of dropping it.
-// Values are plain data: copyable, not thread-safe to mutate concurrently.
+// The OCI runtime spec (config.json, version 1.x) as plain structs, its
+// parser and its writer. Only the fields Berth implements are modelled; the
+// parser reports every field it does not implement (by JSON path) instead of
+// dropping it. Values are plain data: copyable, not thread-safe to mutate
+// concurrently; the functions are pure and thread-safe.
+// Errors: EINVAL naming the JSON path ("mounts[2].destination: must be an
+// absolute path, got \"tmp\""); LoadSpec adds the file's path and its errno.
 #pragma once
 
 #include <sys/types.h>
@@ -168,8 +171,23 @@ Result<ParseResult> ParseSpec(std::string_view json);
 Result<ParseResult> LoadSpec(const std::string& bundle_dir);
 
 // Parses a process.json (as `exec --process` takes); errors are reported
-// under the path "process".
+// under the path "process". Fields Berth does not implement are an error
+// naming them ("process.ioPriority: not supported").
 Result<Process> ParseProcess(std::string_view json);
+// Same, but appends the unimplemented fields' paths to `unsupported` instead
+// of failing.
+Result<Process> ParseProcess(std::string_view json, std::vector<std::string>* unsupported);
+
+// The config.json `berth-runtime spec` writes, like `runc spec`: sh on a
+// terminal as root in ./rootfs (read-only), runc's capabilities, mounts,
+// masked and read-only paths, new pid, network, ipc, uts, mount and cgroup
+// namespaces, and a device cgroup that denies everything.
+Spec DefaultSpec();
+
+// Renders a Spec as config.json text (tab-indented, fields in the spec's
+// order). ParseSpec(SpecToJson(s)) gives back s. Never fails: strings that
+// are not UTF-8 have the bad bytes replaced with U+FFFD.
+std::string SpecToJson(const Spec& spec);
 
 Result<NamespaceType> ParseNamespaceType(std::string_view name);
 const char* NamespaceTypeName(NamespaceType t);
