@@ -43,7 +43,9 @@ struct MountEntry {
   std::string root;  // the directory of the hierarchy mounted there ("/" usually)
 };
 
-Result<MountEntry> FindCgroup2(std::string_view mountinfo) {
+// Every cgroup2 mount, in mountinfo order.
+std::vector<MountEntry> FindCgroup2Mounts(std::string_view mountinfo) {
+  std::vector<MountEntry> found;
   size_t pos = 0;
   while (pos < mountinfo.size()) {
     size_t eol = mountinfo.find('\n', pos);
@@ -57,9 +59,30 @@ Result<MountEntry> FindCgroup2(std::string_view mountinfo) {
     if (post.empty() || post[0] != "cgroup2") continue;
     std::vector<std::string_view> pre = SplitFields(line.substr(0, dash));
     if (pre.size() < 5) continue;
-    return MountEntry{UnescapeOctal(pre[4]), UnescapeOctal(pre[3])};
+    found.push_back(MountEntry{UnescapeOctal(pre[4]), UnescapeOctal(pre[3])});
   }
-  return Error::Sys(ENOENT, "no cgroup2 mount in mountinfo");
+  return found;
+}
+
+Result<MountEntry> FindCgroup2(std::string_view mountinfo) {
+  std::vector<MountEntry> all = FindCgroup2Mounts(mountinfo);
+  if (all.empty()) return Error::Sys(ENOENT, "no cgroup2 mount in mountinfo");
+  return all.front();
+}
+
+// `self` made relative to a mount of the subtree `root`; false when the
+// subtree does not hold `self`.
+bool RelativeTo(const std::string& root, std::string* self) {
+  if (root == "/" || root.empty()) return true;
+  if (*self == root) {
+    *self = "/";
+    return true;
+  }
+  if (self->compare(0, root.size() + 1, root + "/") == 0) {
+    *self = self->substr(root.size());
+    return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -97,27 +120,25 @@ Result<std::string> ParseProcCgroup(std::string_view proc_self_cgroup) {
 
 Result<Hierarchy> Discover(const std::filesystem::path& proc) {
   BERTH_ASSIGN_OR_RETURN(std::string mountinfo, ReadFile(proc / "self/mountinfo"));
-  BERTH_ASSIGN_OR_RETURN(
-      MountEntry mount,
-      FindCgroup2(mountinfo).Wrap("discover cgroup2 in " + (proc / "self/mountinfo").string()));
+  std::vector<MountEntry> mounts = FindCgroup2Mounts(mountinfo);
+  if (mounts.empty()) {
+    return Error::Sys(
+        ENOENT, "discover cgroup2 in " + (proc / "self/mountinfo").string() + ": no cgroup2 mount");
+  }
   BERTH_ASSIGN_OR_RETURN(std::string cgroup_file, ReadFile(proc / "self/cgroup"));
   BERTH_ASSIGN_OR_RETURN(std::string self,
                          ParseProcCgroup(cgroup_file)
                              .Wrap("discover own cgroup in " + (proc / "self/cgroup").string()));
-  // A mount of a subtree (root "/a" bind-mounted somewhere) shows our cgroup
-  // "/a/b" as "b" below the mount point: make `self` relative to the mount.
-  if (mount.root != "/" && !mount.root.empty()) {
-    if (self == mount.root) {
-      self = "/";
-    } else if (self.compare(0, mount.root.size() + 1, mount.root + "/") == 0) {
-      self = self.substr(mount.root.size());
-    } else {
-      return Error::Sys(ENOENT, "own cgroup " + self + " is outside the cgroup2 mount at " +
-                                    mount.mountpoint.string() + " (its root is " + mount.root +
-                                    ")");
-    }
+  // A mount of a subtree (root "/a") shows our cgroup "/a/b" as "/b" below
+  // the mount point. With several cgroup2 mounts (e.g. a new cgroup
+  // namespace that mounted its own), take the first that holds our cgroup.
+  for (MountEntry& mount : mounts) {
+    std::string rel = self;
+    if (RelativeTo(mount.root, &rel)) return Hierarchy{std::move(mount.mountpoint), rel};
   }
-  return Hierarchy{std::move(mount.mountpoint), std::move(self)};
+  return Error::Sys(ENOENT, "own cgroup " + self + " is outside every cgroup2 mount (first: " +
+                                mounts.front().mountpoint.string() + ", root " +
+                                mounts.front().root + ")");
 }
 
 }  // namespace berth::cgroups

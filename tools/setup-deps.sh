@@ -11,7 +11,7 @@ packages=(
   libseccomp-dev libcap-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libgtest-dev libgmock-dev
   # runtime tests and benchmarks: test rootfs, peer runtimes, podman
-  busybox-static crun runc podman uidmap iproute2 procps
+  busybox-static crun runc podman uidmap iproute2 procps time
   # tools/vmtest: boots Debian's kernel under qemu
   qemu-system-x86 dpkg-dev xz-utils
 )
