@@ -32,6 +32,8 @@ rm -f "$dir/config.json"
 json_escape() {
   local s=${1//\\/\\\\}
   s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\t'/\\t}
   printf '"%s"' "$s"
 }
 args=""

@@ -1,5 +1,6 @@
 // create, start, run, kill, delete: the verbs that change a container's life.
 #include <fcntl.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <sys/wait.h>
@@ -87,6 +88,8 @@ Result<ContainerState> CreateContainer(const GlobalOptions& g, const CreateFlags
   std::filesystem::path root = o.spec.root.path;
   s.rootfs = root.is_absolute() ? root.string() : (o.bundle / root).string();
   s.created = NowRfc3339();
+  struct passwd* pw = getpwuid(geteuid());
+  s.owner = pw != nullptr ? pw->pw_name : std::to_string(geteuid());
   s.cgroup_mount = h.mount;
   s.cgroup_path = o.cgroup_path;
   s.annotations = o.spec.annotations;
