@@ -68,12 +68,12 @@ Status JoinContainer(const ExecOptions& o) {
   return Ok();
 }
 
-[[noreturn]] void RunExecProcess(const ExecOptions& o, int sync_fd) {
+[[noreturn]] void RunExecProcess(const ExecOptions& o, int sync_fd, int console_fd) {
   const Process& p = o.process;
   auto fail = [&](const Error& e) { FailChild(sync_fd, e); };
   if (::chdir(p.cwd.c_str()) < 0) fail(Error::FromErrno("chdir to process.cwd " + p.cwd));
   if (p.terminal) {
-    Status t = container_internal::SetUpTerminal(o.console_socket, p.console_size);
+    Status t = container_internal::SetUpTerminal(console_fd, p.console_size);
     if (!t.ok()) fail(t.error());
   }
   auto exe = container_internal::ResolveExecutable(p);
@@ -106,6 +106,12 @@ Result<pid_t> SpawnExec(const ExecOptions& o) {
   if (helper < 0) return Error::FromErrno("fork");
   if (helper == 0) {
     (void)parent_end.release();
+    UniqueFd console;
+    if (o.process.terminal) {
+      auto c = container_internal::ConnectConsoleSocket(o.console_socket);
+      if (!c.ok()) FailChild(child_end.get(), c.error());
+      console = std::move(c).value();
+    }
     Status joined = JoinContainer(o);
     if (!joined.ok()) FailChild(child_end.get(), joined.error());
     struct clone_args args {};
@@ -114,7 +120,7 @@ Result<pid_t> SpawnExec(const ExecOptions& o) {
     args.flags = CLONE_PARENT;
     long pid = syscall(SYS_clone3, &args, sizeof(args));
     if (pid < 0) FailChild(child_end.get(), Error::FromErrno("clone3 exec process"));
-    if (pid == 0) RunExecProcess(o, child_end.get());
+    if (pid == 0) RunExecProcess(o, child_end.get(), console.get());
     // Tell the parent the pid of its new child, then leave.
     (void)SendSync(child_end.get(), SyncKind::kReady, static_cast<int>(pid));
     _exit(0);

@@ -169,6 +169,10 @@ Status SetUp(const ChildConfig& c, std::optional<SeccompFilter>* late_seccomp, s
     // through /proc/self/fd later (runc sets dumpable here too).
     if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) return Error::FromErrno("prctl(PR_SET_DUMPABLE)");
   }
+  UniqueFd console;
+  if (p.terminal) {
+    BERTH_ASSIGN_OR_RETURN(console, ConnectConsoleSocket(o.console_socket));
+  }
   BERTH_TRY(JoinNamespaces(l));
   if (l.HasNamespace(NamespaceType::kMount)) {
     RootfsConfig rc;
@@ -180,7 +184,7 @@ Status SetUp(const ChildConfig& c, std::optional<SeccompFilter>* late_seccomp, s
   } else {
     return Error::Invalid("linux.namespaces: a mount namespace is required");
   }
-  if (p.terminal) BERTH_TRY(SetUpTerminal(o.console_socket, p.console_size));
+  if (p.terminal) BERTH_TRY(SetUpTerminal(console.get(), p.console_size));
   BERTH_TRY(FinishRootfs(spec));
   BERTH_TRY(SetHostname(spec));
   BERTH_TRY(ApplySysctls(l));

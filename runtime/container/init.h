@@ -19,6 +19,7 @@ struct ChildConfig {
   int sync_fd = -1;
   int fifo_path_fd = -1;  // O_PATH to the exec fifo, opened before pivot_root
   bool new_user_namespace = false;
+  int console_fd = -1;  // connected console socket when process.terminal
 };
 
 [[noreturn]] void RunInitChild(const ChildConfig& config);
@@ -39,9 +40,12 @@ Result<bool> ApplyIdentity(const ProcessPlan& plan);
 Result<std::string> ResolveExecutable(const Process& process);
 // Builds envp; adds a default PATH when the spec has none, as runc does.
 std::vector<std::string> BuildEnv(const Process& process);
-// Opens a pty, sends its master over the console socket (SCM_RIGHTS) and
-// makes the slave the controlling terminal and stdio.
-Status SetUpTerminal(const std::string& console_socket, const std::optional<ConsoleSize>& size);
+// Connects to the console socket; done before pivot_root or setns(mnt),
+// while the host path still resolves.
+Result<UniqueFd> ConnectConsoleSocket(const std::string& console_socket);
+// Opens a pty, sends its master over the connected console socket
+// (SCM_RIGHTS) and makes the slave the controlling terminal and stdio.
+Status SetUpTerminal(int console_fd, const std::optional<ConsoleSize>& size);
 // Clears FD_CLOEXEC on fds 3..3+n-1 and closes every other fd above 2 except `keep`.
 Status PrepareFds(int preserve_fds, std::initializer_list<int> keep);
 [[noreturn]] void ExecProcess(const std::string& path, const Process& process,

@@ -115,10 +115,25 @@ Result<bool> ApplyIdentity(const ProcessPlan& plan) {
   return seccomp_pending;
 }
 
-Status SetUpTerminal(const std::string& console_socket, const std::optional<ConsoleSize>& size) {
+Result<UniqueFd> ConnectConsoleSocket(const std::string& console_socket) {
   if (console_socket.empty()) {
     return Error::Invalid("process.terminal is set but no --console-socket was given");
   }
+  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock) return Error::FromErrno("socket");
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (console_socket.size() >= sizeof(addr.sun_path)) {
+    return Error::Invalid("console socket path too long: " + console_socket);
+  }
+  memcpy(addr.sun_path, console_socket.c_str(), console_socket.size());
+  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
+    return Error::FromErrno("connect to console socket " + console_socket);
+  }
+  return sock;
+}
+
+Status SetUpTerminal(int console_fd, const std::optional<ConsoleSize>& size) {
   UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!master) return Error::FromErrno("open /dev/ptmx");
   if (::grantpt(master.get()) < 0 || ::unlockpt(master.get()) < 0) {
@@ -134,18 +149,7 @@ Status SetUpTerminal(const std::string& console_socket, const std::optional<Cons
     ws.ws_col = static_cast<unsigned short>(size->width);
     if (ioctl(slave.get(), TIOCSWINSZ, &ws) < 0) return Error::FromErrno("set console size");
   }
-  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!sock) return Error::FromErrno("socket");
-  struct sockaddr_un addr {};
-  addr.sun_family = AF_UNIX;
-  if (console_socket.size() >= sizeof(addr.sun_path)) {
-    return Error::Invalid("console socket path too long: " + console_socket);
-  }
-  memcpy(addr.sun_path, console_socket.c_str(), console_socket.size());
-  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
-    return Error::FromErrno("connect to console socket " + console_socket);
-  }
-  BERTH_TRY(SendFd(sock.get(), master.get()));
+  BERTH_TRY(SendFd(console_fd, master.get()));
   if (::setsid() < 0) return Error::FromErrno("setsid");
   if (ioctl(slave.get(), TIOCSCTTY, 0) < 0) return Error::FromErrno("set controlling terminal");
   for (int fd = 0; fd < 3; ++fd) {

@@ -1,10 +1,14 @@
 // berth-runtime on the real kernel: isolation, lifecycle, exec, cleanup.
+#include <poll.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -211,6 +215,64 @@ TEST_F(RuntimeKernelTest, FailedMountIsReportedAndUnwound) {
   EXPECT_NE(r.err.find("mount nosuchfs x on /mnt"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(CgroupDir("badmount")));
   EXPECT_FALSE(std::filesystem::exists(root_ / "badmount"));
+}
+
+// Receives one fd sent with SCM_RIGHTS (runc's console socket protocol).
+int ReceiveFd(int sock) {
+  char byte;
+  struct iovec iov {
+    &byte, 1
+  };
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) < 0) return -1;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+  return fd;
+}
+
+TEST_F(RuntimeKernelTest, TerminalThroughConsoleSocket) {
+  std::string sock_path = (dir_ / "console.sock").string();
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, sock_path.c_str(), sock_path.size());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  json c = BaseConfig({"sh", "-c", "tty; stty size"}, "tty");
+  c["process"]["terminal"] = true;
+  c["process"]["consoleSize"] = {{"height", 33}, {"width", 101}};
+  WriteConfig(c);
+  CommandResult created;
+  std::thread bg([&] {
+    created =
+        Runtime({"create", "--console-socket", sock_path, "--bundle", bundle_.string(), "tty"});
+  });
+  struct pollfd pfd {
+    listener, POLLIN, 0
+  };
+  int conn = ::poll(&pfd, 1, 10000) == 1 ? ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC) : -1;
+  int master = conn >= 0 ? ReceiveFd(conn) : -1;
+  bg.join();
+  ::close(listener);
+  if (conn >= 0) ::close(conn);
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(Runtime({"start", "tty"}).exit_code, 0);
+  std::string out;
+  char buf[256];
+  ssize_t n;
+  while ((n = ::read(master, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(master);
+  EXPECT_NE(out.find("/dev/pts/0"), std::string::npos) << out;
+  EXPECT_NE(out.find("33 101"), std::string::npos) << out;
 }
 
 TEST_F(RuntimeKernelTest, DuplicateAndUnknownIdsAreErrors) {
