@@ -185,9 +185,10 @@ Status SetUp(const ChildConfig& c, std::optional<SeccompFilter>* late_seccomp, s
     return Error::Invalid("linux.namespaces: a mount namespace is required");
   }
   if (p.terminal) BERTH_TRY(SetUpTerminal(console.get(), p.console_size));
+  // Before FinishRootfs: /proc/sys is usually among the readonly paths.
+  BERTH_TRY(ApplySysctls(l));
   BERTH_TRY(FinishRootfs(spec));
   BERTH_TRY(SetHostname(spec));
-  BERTH_TRY(ApplySysctls(l));
   BERTH_TRY(ApplyRlimits(p));
   if (p.oom_score_adj) {
     BERTH_TRY(WriteFile("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj)));

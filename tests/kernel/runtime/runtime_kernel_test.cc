@@ -105,6 +105,41 @@ TEST_F(RuntimeKernelTest, UserAndGroupsApplied) {
   EXPECT_EQ(r.out, "uid=1000 gid=1001 groups=10,20\n");
 }
 
+TEST_F(RuntimeKernelTest, RlimitsSysctlsAndOomScoreApplied) {
+  auto r =
+      RunSh("limits", "ulimit -n; cat /proc/sys/net/ipv4/ip_forward; cat /proc/self/oom_score_adj",
+            [](json& c) {
+              c["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"hard", 512}, {"soft", 256}}};
+              c["process"]["oomScoreAdj"] = 123;
+              c["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+            });
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "256\n1\n123\n");
+}
+
+TEST_F(RuntimeKernelTest, HostSysctlIsRefused) {
+  auto r = RunSh("sysctl", "true", [](json& c) {
+    c["linux"]["sysctl"] = {{"vm.swappiness", "1"}};
+  });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("\"vm.swappiness\" is not namespaced"), std::string::npos) << r.err;
+}
+
+TEST_F(RuntimeKernelTest, JsonLogCarriesErrors) {
+  WriteConfig(BaseConfig({"/bin/nope"}, "jsonlog"));
+  std::string log = (dir_ / "log.json").string();
+  auto r = Runtime(
+      {"--log", log, "--log-format", "json", "run", "--bundle", bundle_.string(), "jsonlog"});
+  EXPECT_EQ(r.exit_code, 1);
+  std::ifstream in(log);
+  std::string line, last;
+  while (std::getline(in, line)) last = line;
+  auto j = json::parse(last, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << last;
+  EXPECT_EQ(j["level"], "error");
+  EXPECT_NE(j["msg"].get<std::string>().find("exec /bin/nope"), std::string::npos) << last;
+}
+
 TEST_F(RuntimeKernelTest, ExitCodePropagates) {
   auto r = RunSh("exit3", "exit 3");
   EXPECT_EQ(r.exit_code, 3) << r.err;
