@@ -18,7 +18,7 @@ int Report(berth::Result<int> r) {
   std::string msg = r.error().ToString();
   // podman reads errors from the --log file; without one, stderr is enough.
   if (g_log_to_file) berth::log::Error(msg);
-  std::fprintf(stderr, "berth-runtime: %s\n", msg.c_str());
+  (void)std::fprintf(stderr, "berth-runtime: %s\n", msg.c_str());
   return 1;
 }
 
@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
   lo.path = log_path;
   g_log_to_file = !log_path.empty();
   if (auto s = berth::log::Init(lo); !s.ok()) {
-    std::fprintf(stderr, "berth-runtime: %s\n", s.error().ToString().c_str());
+    (void)std::fprintf(stderr, "berth-runtime: %s\n", s.error().ToString().c_str());
     return 1;
   }
   if (systemd_cgroup) {

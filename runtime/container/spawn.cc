@@ -210,7 +210,7 @@ Result<InitProcess> SpawnInit(const InitOptions& o) {
     ao.strict = o.strict_resources;
     BERTH_ASSIGN_OR_RETURN(out.warnings, cg.Apply(*l.resources, ao));
     if (!l.resources->devices.empty()) {
-      out.warnings.push_back(
+      out.warnings.emplace_back(
           "linux.resources.devices is not enforced: cgroup v2 device filtering needs a BPF "
           "program Berth does not load yet");
     }
