@@ -12,6 +12,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "berth/common/clock.h"
+
 namespace berth::log {
 namespace {
 
@@ -46,17 +48,6 @@ const char* LevelName(Level level) {
       return "error";
   }
   return "info";
-}
-
-std::string Now() {
-  struct timespec ts {};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm {};
-  gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  (void)snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
-  return buf;
 }
 
 bool NeedsQuotes(std::string_view v) {
@@ -136,7 +127,7 @@ void Write(Level level, std::string_view msg, Fields fields) {
     logger = s.logger;
     format = s.format;
   }
-  logger->info(FormatLine(format, level, Now(), msg, fields));
+  logger->info(FormatLine(format, level, NowRfc3339Nano(), msg, fields));
 }
 
 }  // namespace berth::log

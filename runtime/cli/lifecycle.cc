@@ -14,23 +14,13 @@
 #include "verbs.h"
 
 #include "berth/cgroups/cgroup.h"
+#include "berth/common/clock.h"
 #include "berth/common/file.h"
 #include "berth/common/log.h"
 #include "berth/runtime/container.h"
 
 namespace berth::runtime::cli {
 namespace {
-
-std::string NowRfc3339() {
-  struct timespec ts {};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm {};
-  gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  (void)snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
-  return buf;
-}
 
 Status WritePidFile(const std::string& path, pid_t pid) {
   if (path.empty()) return Ok();
@@ -87,7 +77,7 @@ Result<ContainerState> CreateContainer(const GlobalOptions& g, const CreateFlags
   s.bundle = bundle_real;
   std::filesystem::path root = o.spec.root.path;
   s.rootfs = root.is_absolute() ? root.string() : (o.bundle / root).string();
-  s.created = NowRfc3339();
+  s.created = NowRfc3339Nano();
   struct passwd* pw = getpwuid(geteuid());
   s.owner = pw != nullptr ? pw->pw_name : std::to_string(geteuid());
   s.cgroup_mount = h.mount;
