@@ -9,7 +9,7 @@ packages=(
   libclang-rt-14-dev clang-format clang-tidy git
   # libraries
   libseccomp-dev libcap-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libcli11-dev libgtest-dev libgmock-dev
+  libcli11-dev libgtest-dev libgmock-dev libarchive-dev libssl-dev
   # runtime tests and benchmarks: test rootfs, peer runtimes, podman
   busybox-static crun runc podman uidmap iproute2 procps time
   # tools/vmtest: boots Debian's kernel under qemu
