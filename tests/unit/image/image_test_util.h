@@ -5,9 +5,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
