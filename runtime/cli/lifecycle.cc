@@ -150,14 +150,14 @@ Result<int> Start(const GlobalOptions& g, const std::string& id) {
   if (status != ContainerStatus::kCreated) {
     return Error::Invalid("cannot start container \"" + id + "\" in state " + StatusName(status));
   }
-  BERTH_TRY(StartInit(store.Fifo(id)));
+  BERTH_TRY(StartInit(store.Fifo(id), s.pid));
   return 0;
 }
 
 Result<int> Run(const GlobalOptions& g, const RunFlags& f) {
   BERTH_ASSIGN_OR_RETURN(ContainerState s, CreateContainer(g, f.create));
   StateStore store(g.root);
-  Status started = StartInit(store.Fifo(s.id));
+  Status started = StartInit(store.Fifo(s.id), s.pid);
   if (!started.ok()) {
     IgnoreError(Delete(g, s.id, true), "the start error is reported instead");
     return std::move(started).error();

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include <csignal>
+#include <optional>
 
 #include "child_sync.h"
 #include "init.h"
@@ -129,16 +130,32 @@ Result<pid_t> SpawnExec(const ExecOptions& o) {
   int status = 0;
   while (::waitpid(helper, &status, 0) < 0 && errno == EINTR) {
   }
-  BERTH_ASSIGN_OR_RETURN(container_internal::SyncMessage m, ReceiveSync(parent_end.get()));
-  if (m.kind == SyncKind::kError) return Error::Sys(m.err, m.text);
-  if (m.kind != SyncKind::kReady) return Error::Sys(EPROTO, "unexpected exec sync message");
-  pid_t pid = m.err;
-  // EOF: exec happened. A message: the process failed before exec.
-  auto after = ReceiveSync(parent_end.get());
-  if (after.ok() && after->kind == SyncKind::kError) {
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  // Read until EOF (the helper has exited; the process's copy of the socket
+  // is close-on-exec, so EOF also means it exec'd). The process may report
+  // a failure before the helper reports its pid: collect both in any order.
+  pid_t pid = -1;
+  std::optional<Error> failure;
+  for (;;) {
+    auto m = ReceiveSync(parent_end.get());
+    if (!m.ok()) break;
+    if (m->kind == SyncKind::kReady) {
+      pid = m->err;
+    } else if (m->kind == SyncKind::kError) {
+      if (!failure) failure = Error::Sys(m->err, m->text);
+    } else {
+      if (!failure) failure = Error::Sys(EPROTO, "unexpected exec sync message");
     }
-    return Error::Sys(after->err, after->text);
+  }
+  if (!failure && pid <= 0) {
+    failure = Error::Sys(ECHILD, "exec helper exited without starting the process");
+  }
+  if (failure) {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    return std::move(*failure);
   }
   return pid;
 }

@@ -69,23 +69,36 @@ int NamespaceFlag(NamespaceType t) {
 // Joins the namespaces the spec gives by path: user first, so the rest are
 // joined with the capabilities it grants (see man 2 setns). The pid
 // namespace was joined by the parent before clone.
-Status JoinNamespaces(const Linux& l) {
-  std::vector<const Namespace*> order;
+Status JoinNamespaces(const Linux& l, uint64_t unshare_flags) {
+  // Open every path first: joining a mount namespace changes what the
+  // later paths resolve to.
+  std::vector<std::pair<const Namespace*, UniqueFd>> user, rest;
   for (const auto& ns : l.namespaces) {
-    if (ns.type == NamespaceType::kUser && !ns.path.empty()) order.push_back(&ns);
+    if (ns.path.empty() || ns.type == NamespaceType::kPid) continue;
+    BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(ns.path, O_RDONLY));
+    (ns.type == NamespaceType::kUser ? user : rest).emplace_back(&ns, std::move(fd));
   }
-  for (const auto& ns : l.namespaces) {
-    if (ns.type != NamespaceType::kUser && ns.type != NamespaceType::kPid && !ns.path.empty()) {
-      order.push_back(&ns);
-    }
-  }
-  for (const Namespace* ns : order) {
-    BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(ns->path, O_RDONLY));
-    if (::setns(fd.get(), NamespaceFlag(ns->type)) < 0) {
+  auto join = [](const Namespace* ns, int fd) -> Status {
+    if (::setns(fd, NamespaceFlag(ns->type)) < 0) {
       return Error::FromErrno(std::string("join ") + NamespaceTypeName(ns->type) + " namespace " +
                               ns->path);
     }
+    return Ok();
+  };
+  for (auto& [ns, fd] : user) {
+    BERTH_TRY(join(ns, fd.get()));
+    // Our host ids mean nothing in there: become its root, which the
+    // namespace's owner must have mapped.
+    if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) {
+      return Error::FromErrno("become root in user namespace " + ns->path +
+                              " (container root must be mapped)");
+    }
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) return Error::FromErrno("prctl(PR_SET_DUMPABLE)");
+    if (unshare_flags != 0 && ::unshare(static_cast<int>(unshare_flags)) < 0) {
+      return Error::FromErrno("unshare the new namespaces inside user namespace " + ns->path);
+    }
   }
+  for (auto& [ns, fd] : rest) BERTH_TRY(join(ns, fd.get()));
   return Ok();
 }
 
@@ -141,13 +154,15 @@ Status SetHostname(const Spec& spec) {
   return Ok();
 }
 
+// runc creates a missing cwd, before root.readonly makes / read-only.
+Status MakeCwd(const Process& p) {
+  struct stat st {};
+  if (::stat(p.cwd.c_str(), &st) == 0 || errno != ENOENT) return Ok();
+  return MakeDirs(p.cwd).Wrap("create process.cwd");
+}
+
 Status ChangeDir(const Process& p) {
   if (::chdir(p.cwd.c_str()) == 0) return Ok();
-  // runc creates a missing cwd.
-  if (errno == ENOENT) {
-    BERTH_TRY(MakeDirs(p.cwd));
-    if (::chdir(p.cwd.c_str()) == 0) return Ok();
-  }
   return Error::FromErrno("chdir to process.cwd " + p.cwd);
 }
 
@@ -173,13 +188,13 @@ Status SetUp(const ChildConfig& c, std::optional<SeccompFilter>* late_seccomp, s
   if (p.terminal) {
     BERTH_ASSIGN_OR_RETURN(console, ConnectConsoleSocket(o.console_socket));
   }
-  BERTH_TRY(JoinNamespaces(l));
+  BERTH_TRY(JoinNamespaces(l, c.unshare_flags));
   if (l.HasNamespace(NamespaceType::kMount)) {
     RootfsConfig rc;
     rc.rootfs = c.rootfs;
     rc.bundle = o.bundle.string();
     rc.spec = &spec;
-    rc.in_user_namespace = c.new_user_namespace || !l.uid_mappings.empty();
+    rc.in_user_namespace = l.HasNamespace(NamespaceType::kUser);
     BERTH_TRY(SetUpRootfs(rc).Wrap("set up rootfs " + c.rootfs));
   } else {
     return Error::Invalid("linux.namespaces: a mount namespace is required");
@@ -187,6 +202,7 @@ Status SetUp(const ChildConfig& c, std::optional<SeccompFilter>* late_seccomp, s
   if (p.terminal) BERTH_TRY(SetUpTerminal(console.get(), p.console_size));
   // Before FinishRootfs: /proc/sys is usually among the readonly paths.
   BERTH_TRY(ApplySysctls(l));
+  BERTH_TRY(MakeCwd(p));
   BERTH_TRY(FinishRootfs(spec));
   BERTH_TRY(SetHostname(spec));
   BERTH_TRY(ApplyRlimits(p));

@@ -19,6 +19,9 @@ struct ChildConfig {
   int sync_fd = -1;
   int fifo_path_fd = -1;  // O_PATH to the exec fifo, opened before pivot_root
   bool new_user_namespace = false;
+  // CLONE_NEW* flags to unshare right after joining the user namespace
+  // given by path, so the new namespaces belong to it.
+  uint64_t unshare_flags = 0;
   int console_fd = -1;  // connected console socket when process.terminal
 };
 

@@ -2,6 +2,7 @@
 // and the sync protocol with the child. Everything made is unwound when any
 // step fails.
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -62,6 +63,33 @@ uint64_t CloneFlags(const Linux& l) {
     }
   }
   return flags;
+}
+
+struct ClonePlan {
+  uint64_t clone_flags = 0;
+  // Namespaces the child unshares after joining a user namespace by path,
+  // so that they are owned by that user namespace (youki's order).
+  uint64_t unshare_flags = 0;
+};
+
+Result<ClonePlan> PlanNamespaces(const Linux& l) {
+  ClonePlan plan;
+  plan.clone_flags = CloneFlags(l);
+  const Namespace* user = l.FindNamespace(NamespaceType::kUser);
+  if (user == nullptr || user->path.empty()) return plan;
+  if ((plan.clone_flags & CLONE_NEWPID) != 0) {
+    // A pid namespace made by clone3 here would belong to our user
+    // namespace, and /proc could not be mounted from the joined one; making
+    // it inside needs an intermediate process, which Berth does not have.
+    return Error::Invalid(
+        "linux.namespaces: a new pid namespace together with a user namespace joined by path is "
+        "not supported; give the pid namespace's path as well");
+  }
+  constexpr uint64_t kUnsharable =
+      CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
+  plan.unshare_flags = plan.clone_flags & kUnsharable;
+  plan.clone_flags &= ~kUnsharable;
+  return plan;
 }
 
 Status WriteIdMap(pid_t pid, const char* file, const std::vector<IdMapping>& maps) {
@@ -134,16 +162,39 @@ Status OwnFifoByContainerRoot(const std::filesystem::path& fifo, const Linux& l)
   return Ok();
 }
 
-Status JoinPidNamespace(const Linux& l) {
-  const Namespace* pid = l.FindNamespace(NamespaceType::kPid);
-  if (pid == nullptr || pid->path.empty()) return Ok();
-  // Affects only children of this process (man 2 setns), i.e. the init.
-  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(pid->path, O_RDONLY));
-  if (::setns(fd.get(), CLONE_NEWPID) < 0) {
-    return Error::FromErrno("join pid namespace " + pid->path);
+// A pid namespace given by path must be entered before the clone: setns
+// on a pid namespace moves only the children made afterwards (see man 2
+// setns). The caller's own pid_for_children is restored once the init is
+// cloned, so the runtime's later children stay where they were.
+class PidNamespaceForChildren {
+ public:
+  Status Join(const Linux& l) {
+    const Namespace* pid = l.FindNamespace(NamespaceType::kPid);
+    if (pid == nullptr || pid->path.empty()) return Ok();
+    BERTH_ASSIGN_OR_RETURN(saved_, OpenFile("/proc/self/ns/pid_for_children", O_RDONLY));
+    BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(pid->path, O_RDONLY));
+    if (::setns(fd.get(), CLONE_NEWPID) < 0) {
+      Error e = Error::FromErrno("join pid namespace " + pid->path);
+      saved_.reset();
+      return e;
+    }
+    return Ok();
   }
-  return Ok();
-}
+  Status Restore() {
+    if (!saved_) return Ok();
+    UniqueFd fd = std::move(saved_);
+    if (::setns(fd.get(), CLONE_NEWPID) < 0) {
+      return Error::FromErrno("return to the runtime's pid namespace");
+    }
+    return Ok();
+  }
+  ~PidNamespaceForChildren() {
+    IgnoreError(Restore(), "EINVAL: cannot happen for our own namespace; nothing better to do");
+  }
+
+ private:
+  UniqueFd saved_;
+};
 
 Result<pid_t> Clone3(uint64_t flags, int cgroup_fd) {
   struct clone_args args {};
@@ -201,6 +252,7 @@ Result<InitProcess> SpawnInit(const InitOptions& o) {
   const Linux& l = *o.spec.linux_spec;
   InitProcess out;
   BERTH_ASSIGN_OR_RETURN(std::string rootfs, RootfsPath(o));
+  BERTH_ASSIGN_OR_RETURN(ClonePlan plan, PlanNamespaces(l));
 
   BERTH_ASSIGN_OR_RETURN(cgroups::Cgroup cg,
                          cgroups::Cgroup::Create(o.cgroup_mount, o.cgroup_path));
@@ -221,6 +273,11 @@ Result<InitProcess> SpawnInit(const InitOptions& o) {
     return Error::FromErrno("mkfifo " + o.exec_fifo.string());
   }
   FifoGuard fifo_guard(o.exec_fifo.string());
+  // 0622 regardless of our umask: an init running as a non-root user (or as
+  // an unmapped root) must be able to open it for writing, as runc's is.
+  if (::chmod(o.exec_fifo.c_str(), 0622) < 0) {
+    return Error::FromErrno("chmod exec fifo " + o.exec_fifo.string());
+  }
   BERTH_TRY(OwnFifoByContainerRoot(o.exec_fifo, l));
   BERTH_ASSIGN_OR_RETURN(UniqueFd fifo, OpenFile(o.exec_fifo, O_PATH));
   BERTH_ASSIGN_OR_RETURN(UniqueFd cgroup_dir, OpenFile(cg.dir(), O_PATH | O_DIRECTORY));
@@ -230,9 +287,10 @@ Result<InitProcess> SpawnInit(const InitOptions& o) {
     return Error::FromErrno("socketpair");
   }
   UniqueFd parent_end(sv[0]), child_end(sv[1]);
-  BERTH_TRY(JoinPidNamespace(l));
+  PidNamespaceForChildren pid_ns;
+  BERTH_TRY(pid_ns.Join(l));
 
-  uint64_t flags = CloneFlags(l);
+  uint64_t flags = plan.clone_flags;
   BERTH_ASSIGN_OR_RETURN(pid_t pid, Clone3(flags, cgroup_dir.get()));
   if (pid == 0) {
     (void)parent_end.release();  // the child must not close the parent's copy
@@ -242,9 +300,11 @@ Result<InitProcess> SpawnInit(const InitOptions& o) {
     cc.sync_fd = child_end.get();
     cc.fifo_path_fd = fifo.get();
     cc.new_user_namespace = (flags & CLONE_NEWUSER) != 0;
+    cc.unshare_flags = plan.unshare_flags;
     container_internal::RunInitChild(cc);
   }
   ChildGuard child(pid);
+  BERTH_TRY(pid_ns.Restore());
   child_end.reset();
   BERTH_TRY(AwaitReady(pid, parent_end.get(), l));
   BERTH_ASSIGN_OR_RETURN(out.start_time, ProcessStartTime(pid));
@@ -264,6 +324,43 @@ Status StartInit(const std::filesystem::path& exec_fifo) {
   } while (n < 0 && errno == EINTR);
   if (n < 0) return Error::FromErrno("read exec fifo " + exec_fifo.string());
   if (n == 0) return Error::Sys(ECHILD, "container init exited before start");
+  if (::unlink(exec_fifo.c_str()) < 0 && errno != ENOENT) {
+    return Error::FromErrno("remove exec fifo " + exec_fifo.string());
+  }
+  return Ok();
+}
+
+Status StartInit(const std::filesystem::path& exec_fifo, pid_t init_pid) {
+  // A non-blocking open for reading succeeds at once and lets the init's
+  // blocked open for writing complete (see man 7 fifo).
+  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(exec_fifo, O_RDONLY | O_NONBLOCK));
+  for (;;) {
+    struct pollfd pfd {
+      fd.get(), POLLIN, 0
+    };
+    int ready = ::poll(&pfd, 1, 100);
+    if (ready < 0 && errno != EINTR)
+      return Error::FromErrno("poll exec fifo " + exec_fifo.string());
+    if (ready > 0) {
+      char byte;
+      ssize_t n = ::read(fd.get(), &byte, 1);
+      if (n == 1) break;
+      if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        return Error::FromErrno("read exec fifo " + exec_fifo.string());
+      }
+      // POLLHUP: a writer came and went without a byte; the init is dying.
+      if (n == 0 && (pfd.revents & POLLHUP) != 0) {
+        return Error::Sys(ECHILD, "container init exited before start");
+      }
+    }
+    // A zombie still answers kill(pid, 0): look at its state instead.
+    auto stat = ReadFile("/proc/" + std::to_string(init_pid) + "/stat");
+    size_t close = stat.ok() ? stat->rfind(')') : std::string::npos;
+    if (close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] == 'Z') {
+      return Error::Sys(ECHILD,
+                        "container init " + std::to_string(init_pid) + " exited before start");
+    }
+  }
   if (::unlink(exec_fifo.c_str()) < 0 && errno != ENOENT) {
     return Error::FromErrno("remove exec fifo " + exec_fifo.string());
   }

@@ -63,6 +63,11 @@ Result<InitProcess> SpawnInit(const InitOptions& options);
 // Releases a created init: opens the exec fifo for reading, which unblocks
 // the init's open for writing; it then execs. Removes the fifo.
 Status StartInit(const std::filesystem::path& exec_fifo);
+// Same, but never blocks on an init that died after SpawnInit returned (the
+// plain form waits forever for a writer then): polls the fifo and checks
+// every 100 ms that `init_pid` still lives, as runc's start does. ECHILD
+// when the init is gone without having opened the fifo.
+Status StartInit(const std::filesystem::path& exec_fifo, pid_t init_pid);
 
 struct ExecOptions {
   pid_t init_pid = -1;  // namespaces are joined through /proc/<pid>/ns
