@@ -5,17 +5,22 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <csignal>
 #include <cstring>
 
+#include <net/if.h>
+
 #include "child_sync.h"
 #include "rootfs.h"
 
 #include "berth/common/file.h"
+#include "berth/common/unique_fd.h"
 #include "berth/runtime/capabilities.h"
 
 namespace berth::runtime::container_internal {
@@ -154,6 +159,24 @@ Status SetHostname(const Spec& spec) {
   return Ok();
 }
 
+// A new network namespace starts with lo down; runc and crun bring it up so
+// the container can reach its own services on 127.0.0.1.
+Status BringUpLoopback(const Linux& l) {
+  bool fresh = false;
+  for (const auto& ns : l.namespaces) {
+    if (ns.type == NamespaceType::kNetwork && ns.path.empty()) fresh = true;
+  }
+  if (!fresh) return Ok();
+  UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock) return Error::FromErrno("socket for lo");
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) < 0) return Error::FromErrno("SIOCGIFFLAGS lo");
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+  if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) < 0) return Error::FromErrno("bring up lo");
+  return Ok();
+}
+
 // runc creates a missing cwd, before root.readonly makes / read-only.
 Status MakeCwd(const Process& p) {
   struct stat st {};
@@ -205,6 +228,7 @@ Status SetUp(const ChildConfig& c, std::optional<SeccompFilter>* late_seccomp, s
   BERTH_TRY(MakeCwd(p));
   BERTH_TRY(FinishRootfs(spec));
   BERTH_TRY(SetHostname(spec));
+  BERTH_TRY(BringUpLoopback(l));
   BERTH_TRY(ApplyRlimits(p));
   if (p.oom_score_adj) {
     BERTH_TRY(WriteFile("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj)));

@@ -178,11 +178,13 @@ Result<std::vector<std::string>> ApplyCapabilities(const Capabilities& caps,
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
     return Error::FromErrno("clear the ambient set");
   }
+  // runc's default spec lists ambient capabilities but no inheritable ones;
+  // like runc, a capability the kernel refuses to raise (EPERM) is a warning.
   for (cap_value_t a : ambient) {
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, a, 0, 0) < 0) {
-      return Error::FromErrno("raise ambient " + CapName(a) +
-                              " (it must be permitted and inheritable)");
-    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, a, 0, 0) == 0) continue;
+    if (errno != EPERM) return Error::FromErrno("raise ambient " + CapName(a));
+    warnings.push_back("ambient: " + CapName(a) +
+                       " not raised: it must be permitted and inheritable");
   }
   return warnings;
 }

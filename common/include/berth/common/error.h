@@ -103,6 +103,13 @@ using Status = Result<void>;
 
 inline Status Ok() { return {}; }
 
+// The outcome of a Result without its value.
+template <typename T>
+Status StatusOf(Result<T>&& r) {
+  if (r.ok()) return {};
+  return std::move(r).error();
+}
+
 // Deliberately drops an error. `why` must name the tolerated errno and the
 // reason ("ENOENT: already removed"); grep for IgnoreError to audit them.
 template <typename T>
