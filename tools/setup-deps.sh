@@ -10,8 +10,10 @@ packages=(
   # libraries
   libseccomp-dev libcap-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libgtest-dev libgmock-dev libarchive-dev libssl-dev
+  libcurl4-openssl-dev
   # runtime tests and benchmarks: test rootfs, peer runtimes, podman
   busybox-static crun runc podman uidmap iproute2 procps time
+  docker-registry skopeo umoci
   # tools/vmtest: boots Debian's kernel under qemu
   qemu-system-x86 dpkg-dev xz-utils
 )
@@ -37,3 +39,9 @@ echo "setup-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y --no-install-recommends "${missing[@]}"
+
+# docker-registry is installed for the registry tests, which start their own
+# instance on 127.0.0.1; do not leave the package's system service listening.
+if [[ " ${missing[*]} " == *" docker-registry "* ]] && [[ -d /run/systemd/system ]]; then
+  systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+fi
