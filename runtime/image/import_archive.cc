@@ -12,6 +12,7 @@
 #include "import_common.h"
 
 #include "berth/common/file.h"
+#include "berth/runtime/image/gc.h"
 
 namespace berth::runtime::image {
 namespace detail {
@@ -139,6 +140,7 @@ Result<std::vector<ImportedImage>> ImportOciArchive(const ImageStore& store,
                                                     const std::filesystem::path& tar,
                                                     const ImportOptions& options) {
   const std::string ctx = "import oci-archive " + tar.string();
+  BERTH_ASSIGN_OR_RETURN(StoreWriteGuard guard, StoreWriteGuard::Acquire(store).Wrap(ctx));
   BERTH_ASSIGN_OR_RETURN(detail::ArchiveScan scan, detail::ScanArchive(store, tar).Wrap(ctx));
   return detail::ImportOciScan(store, scan, options).Wrap(ctx);
 }
@@ -147,6 +149,7 @@ Result<std::vector<ImportedImage>> ImportDockerArchive(const ImageStore& store,
                                                        const std::filesystem::path& tar,
                                                        const ImportOptions& options) {
   const std::string ctx = "import docker-archive " + tar.string();
+  BERTH_ASSIGN_OR_RETURN(StoreWriteGuard guard, StoreWriteGuard::Acquire(store).Wrap(ctx));
   BERTH_ASSIGN_OR_RETURN(detail::ArchiveScan scan, detail::ScanArchive(store, tar).Wrap(ctx));
   return detail::ImportDockerScan(store, scan, options).Wrap(ctx);
 }
@@ -155,6 +158,7 @@ Result<std::vector<ImportedImage>> ImportArchive(const ImageStore& store,
                                                  const std::filesystem::path& tar,
                                                  const ImportOptions& options) {
   const std::string ctx = "import archive " + tar.string();
+  BERTH_ASSIGN_OR_RETURN(StoreWriteGuard guard, StoreWriteGuard::Acquire(store).Wrap(ctx));
   BERTH_ASSIGN_OR_RETURN(detail::ArchiveScan scan, detail::ScanArchive(store, tar).Wrap(ctx));
   if (scan.metadata.count("manifest.json")) {
     return detail::ImportDockerScan(store, scan, options).Wrap(ctx + " (docker-archive)");

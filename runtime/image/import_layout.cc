@@ -5,6 +5,7 @@
 #include "json_fields.h"
 
 #include "berth/common/file.h"
+#include "berth/runtime/image/gc.h"
 
 namespace berth::runtime::image {
 namespace detail {
@@ -106,6 +107,7 @@ Result<std::vector<ImportedImage>> ImportOciLayout(const ImageStore& store,
                                                    const std::filesystem::path& dir,
                                                    const ImportOptions& options) {
   const std::string ctx = "import OCI layout " + dir.string();
+  BERTH_ASSIGN_OR_RETURN(StoreWriteGuard guard, StoreWriteGuard::Acquire(store).Wrap(ctx));
   BERTH_ASSIGN_OR_RETURN(std::string layout, ReadFile(dir / "oci-layout").Wrap(ctx));
   BERTH_ASSIGN_OR_RETURN(detail::Json lj, detail::ParseJson(layout, "oci-layout").Wrap(ctx));
   BERTH_ASSIGN_OR_RETURN(std::string version,

@@ -1,0 +1,26 @@
+// berth-agent: the node agent. For now it serves the image store from the
+// command line (`berth-agent image ...`); pods come in a later issue.
+#include <CLI/CLI.hpp>
+
+#include "image_cli.h"
+
+#include "berth/common/log.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"berth-agent: the Berth node agent", "berth-agent"};
+  app.require_subcommand(1);
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
+  app.set_version_flag("--version", "berth-agent version 0.1.0");
+  int exit_code = 0;
+  berth::nodeagent::ImageCliOptions image;
+  berth::nodeagent::AddImageCommands(app, image, &exit_code);
+  app.parse_complete_callback([&] {
+    auto level = berth::log::ParseLevel(log_level);
+    berth::log::Options opts;
+    if (level.ok()) opts.level = *level;
+    IgnoreError(berth::log::Init(opts), "logging falls back to stderr defaults");
+  });
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}
