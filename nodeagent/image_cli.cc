@@ -88,6 +88,12 @@ void AddImageCommands(CLI::App& app, ImageCliOptions& o, int* exit_code) {
   rm->add_option("references", o.references, "image references")->required();
   on(rm, ImageRemove);
 
+  CLI::App* unpack = img->add_subcommand("unpack", "unpack an image's layers into snapshots");
+  unpack->add_option("reference", o.reference, "image reference")->required();
+  unpack->add_option("--parallel", o.unpack_parallel, "layers unpacked at once (0: one per CPU)")
+      ->capture_default_str();
+  on(unpack, ImageUnpack);
+
   on(img->add_subcommand("prune", "remove blobs and snapshots nothing references"), ImagePrune);
 
   CLI::App* bundle =

@@ -22,7 +22,8 @@ struct ImageCliOptions {
   std::vector<std::string> insecure_registries;
   std::string registries_config = "/etc/berth/registries.json";
   std::string authfile;
-  int parallel = 4;
+  int parallel = 4;         // pull: layers downloaded at once
+  int unpack_parallel = 0;  // unpack: layers unpacked at once, 0 = one per CPU
   bool unpack = false;
   bool quiet = false;
   // import / export / rm / bundle

@@ -208,6 +208,27 @@ Result<int> ImageInspect(const image::ImageStore& store, const ImageCliOptions& 
   return 0;
 }
 
+Result<int> ImageUnpack(const image::ImageStore& store, const ImageCliOptions& o) {
+  if (o.unpack_parallel < 0) return Error::Invalid("--parallel: must be >= 0");
+  const auto start = std::chrono::steady_clock::now();
+  BERTH_ASSIGN_OR_RETURN(image::ImageRootfs rootfs,
+                         image::PrepareRootfs(store, o.reference, {}, o.unpack_parallel));
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (o.output == "json") {
+    Json out = {{"reference", o.reference},
+                {"layers", rootfs.lowerdirs.size()},
+                {"seconds", secs},
+                {"lowerdirs", Json::array()}};
+    for (const auto& d : rootfs.lowerdirs) out["lowerdirs"].push_back(d.string());
+    (void)std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    (void)std::printf("%s: %zu layers unpacked in %.2f s\n", o.reference.c_str(),
+                      rootfs.lowerdirs.size(), secs);
+  }
+  return 0;
+}
+
 Result<int> ImageRemove(const image::ImageStore& store, const ImageCliOptions& o) {
   // Check every name first, so a typo removes nothing.
   std::vector<image::Reference> refs;

@@ -14,6 +14,8 @@ Result<int> ImageExport(const runtime::image::ImageStore& store, const ImageCliO
 Result<int> ImageList(const runtime::image::ImageStore& store, const ImageCliOptions& o);
 Result<int> ImageInspect(const runtime::image::ImageStore& store, const ImageCliOptions& o);
 Result<int> ImageRemove(const runtime::image::ImageStore& store, const ImageCliOptions& o);
+// Unpacks every layer of an image into its snapshot, in parallel.
+Result<int> ImageUnpack(const runtime::image::ImageStore& store, const ImageCliOptions& o);
 Result<int> ImagePrune(const runtime::image::ImageStore& store, const ImageCliOptions& o);
 // A bundle for berth-runtime: config.json from the image and rootfs/ as an
 // overlay of the layer snapshots with a writable upper dir; a lease keeps

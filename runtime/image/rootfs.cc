@@ -1,5 +1,10 @@
 #include "berth/runtime/image/rootfs.h"
 
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
+
 #include "berth/runtime/image/snapshot.h"
 
 namespace berth::runtime::image {
@@ -43,17 +48,37 @@ ImageRuntimeConfig RuntimeConfigFrom(const ImageConfig& config) {
 }
 
 Result<ImageRootfs> PrepareRootfs(const ImageStore& store, std::string_view reference,
-                                  const UnpackOptions& options) {
+                                  const UnpackOptions& options, int parallel_layers) {
   BERTH_ASSIGN_OR_RETURN(Image img, LoadImage(store, reference));
+  const size_t n = img.manifest.layers.size();
   ImageRootfs out;
   out.runtime = RuntimeConfigFrom(img.config);
-  for (size_t i = 0; i < img.manifest.layers.size(); ++i) {
-    BERTH_ASSIGN_OR_RETURN(
-        std::filesystem::path fs,
-        EnsureSnapshot(store, img.manifest.layers[i], img.config.diff_ids[i], options)
-            .Wrap("prepare rootfs of " + img.reference));
-    out.lowerdirs.insert(out.lowerdirs.begin(), std::move(fs));
-  }
+  out.lowerdirs.resize(n);
+  // Layers are independent snapshots: inflate and write several at once.
+  size_t threads = parallel_layers > 0 ? static_cast<size_t>(parallel_layers)
+                                       : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min(threads, n);
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::optional<Error> first_error;
+  auto worker = [&] {
+    for (size_t i = next++; i < n; i = next++) {
+      auto fs = EnsureSnapshot(store, img.manifest.layers[i], img.config.diff_ids[i], options);
+      std::lock_guard lock(mu);
+      if (!fs.ok()) {
+        if (!first_error) first_error = std::move(fs).error();
+        next = n;  // stop handing out layers
+        return;
+      }
+      // lowerdir order is top layer first.
+      out.lowerdirs[n - 1 - i] = std::move(*fs);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+  if (first_error) return std::move(*first_error).Wrap("prepare rootfs of " + img.reference);
   return out;
 }
 

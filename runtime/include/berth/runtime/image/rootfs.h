@@ -46,8 +46,10 @@ struct ImageRootfs {
 
 Result<Image> LoadImage(const ImageStore& store, std::string_view reference);
 ImageRuntimeConfig RuntimeConfigFrom(const ImageConfig& config);
-// Unpacks every layer not yet snapshotted (in order) and returns the lowerdirs.
+// Unpacks every layer not yet snapshotted and returns the lowerdirs. Layers
+// unpack `parallel_layers` at a time (0: one per CPU); the first failure
+// stops the rest and is returned.
 Result<ImageRootfs> PrepareRootfs(const ImageStore& store, std::string_view reference,
-                                  const UnpackOptions& options = {});
+                                  const UnpackOptions& options = {}, int parallel_layers = 0);
 
 }  // namespace berth::runtime::image
