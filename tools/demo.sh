@@ -8,14 +8,16 @@ build=${BERTH_BUILD_DIR:-$root/build}
 "$root/tools/setup-deps.sh"
 export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=1
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" --target berth-runtime
+cmake --build "$build" -j"$(nproc)" --target berth-runtime berth-agent
 
 rt=$build/runtime/cli/berth-runtime
+agent=$build/nodeagent/berth-agent
 work=$(mktemp -d /tmp/berth-demo-XXXXXX)
 state=$work/state
 cg=/berth-demo-$$
 cleanup() {
   for id in $("$rt" --root "$state" list -q 2>/dev/null); do "$rt" --root "$state" delete -f "$id" || true; done
+  [[ -d $work/web/.berth ]] && "$agent" image --root "$work/images" unbundle "$work/web" >/dev/null
   mnt=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
   rmdir "$mnt$cg" 2>/dev/null || true
   rm -rf "$work"
@@ -62,5 +64,20 @@ sed -i 's|"args": \[.*\]|"args": ["/bin/does-not-exist"]|' config.json
 "$rt" --root "$state" run missing; echo "exit code: $?"
 set -e
 show "$rt" --root "$state" list
+
+step "images: build OCI layouts with no Docker, import, inspect, run from an overlay rootfs"
+cd "$work"
+show "$root/tools/mkimage/mkimage.sh" all "$work/layouts"
+img() { "$agent" image --root "$work/images" "$@"; }
+show img import "$work/layouts/busybox"
+show img import "$work/layouts/httpd"
+show img ls
+show img inspect berth/httpd
+show img bundle --cgroups-path "$cg/web" berth/httpd "$work/web" -- \
+  sh -c 'httpd -p 127.0.0.1:8080 -h /www && sleep 0.3 && wget -qO- http://127.0.0.1:8080/ | head -3'
+show "$rt" --root "$state" run -b "$work/web" web
+show img unbundle "$work/web"
+show img rm berth/httpd
 echo
-echo "demo done: see tools/bench/runtime/bench.sh for berth-runtime vs crun vs runc"
+echo "demo done: see tools/bench/runtime/bench.sh (berth-runtime vs crun vs runc)"
+echo "and tools/bench/images/bench.sh (unpack vs umoci and tar, parallel pull)"

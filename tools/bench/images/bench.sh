@@ -37,6 +37,7 @@ layout=$cache/layout
 work=$(mktemp -d /tmp/berth-bench-images-XXXXXX)
 registry_pid=
 cleanup() {
+  set +e
   [[ -n $registry_pid ]] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
   rm -rf "$work"
 }
