@@ -85,6 +85,7 @@ Result<int> ImagePull(const image::ImageStore& store, const ImageCliOptions& o) 
   const std::string authfile =
       o.authfile.empty() ? registry::CredentialStore::DefaultPath().string() : o.authfile;
   BERTH_ASSIGN_OR_RETURN(copts.credentials, registry::CredentialStore::Load(authfile));
+  copts.credentials_path = authfile;
   registry::RegistryClient client(std::move(copts));
   registry::PullOptions popts;
   if (!o.platform.empty()) {

@@ -13,7 +13,7 @@ packages=(
   libcurl4-openssl-dev
   # runtime tests and benchmarks: test rootfs, peer runtimes, podman
   busybox-static crun runc podman uidmap iproute2 procps time
-  docker-registry skopeo umoci
+  docker-registry skopeo umoci apache2-utils
   # tools/vmtest: boots Debian's kernel under qemu
   qemu-system-x86 dpkg-dev xz-utils
 )

@@ -161,16 +161,17 @@ Result<Descriptor> BlobWriter::Commit() {
     Discard();
     return std::move(got).error();
   }
+  // A short blob (truncated transfer) says so before its digest can differ.
+  if (expected_size_ && written_ != *expected_size_) {
+    Discard();
+    return Error::Invalid((expected_ ? "blob " + expected_->String() : "blob") +
+                          ": size mismatch: expected " + std::to_string(*expected_size_) +
+                          " bytes, got " + std::to_string(written_));
+  }
   if (expected_ && !(*got == *expected_)) {
     Discard();
     return Error::Invalid("digest mismatch: expected " + expected_->String() + ", got " +
                           got->String() + " (" + std::to_string(written_) + " bytes)");
-  }
-  if (expected_size_ && written_ != *expected_size_) {
-    Discard();
-    return Error::Invalid("blob " + got->String() + ": size mismatch: expected " +
-                          std::to_string(*expected_size_) + " bytes, got " +
-                          std::to_string(written_));
   }
   if (::fsync(fd_.get()) < 0) {
     Error e = Error::FromErrno("fsync " + tmp_.string());

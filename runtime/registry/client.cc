@@ -77,6 +77,11 @@ struct RegistryClient::Impl {
     return req;
   }
 
+  std::string CredentialsSource() const {
+    return options.credentials_path.empty() ? CredentialStore::DefaultPath().string()
+                                            : options.credentials_path;
+  }
+
   std::optional<std::string> CachedAuth(const std::string& key) {
     std::lock_guard lock(mu);
     auto it = auth_cache.find(key);
@@ -98,8 +103,7 @@ struct RegistryClient::Impl {
       if (ch.scheme == "basic") {
         if (!creds || creds->username.empty()) {
           return Error::Sys(EACCES, who + " requires credentials and none are configured for " +
-                                        std::string(registry) + " in " +
-                                        CredentialStore::DefaultPath().string());
+                                        std::string(registry) + " in " + CredentialsSource());
         }
         return "Basic " + Base64Encode(creds->username + ":" + creds->password);
       }
@@ -132,9 +136,9 @@ struct RegistryClient::Impl {
     if (r.status < 200 || r.status >= 300) {
       Error e = StatusError(r, "token from " + realm->second);
       if (r.status == 401 || r.status == 403) {
-        e.Wrap(creds ? "credentials for " + std::string(registry) + " were rejected"
-                     : "no credentials for " + std::string(registry) + " in " +
-                           CredentialStore::DefaultPath().string());
+        e.Wrap(creds
+                   ? "credentials for " + std::string(registry) + " were rejected"
+                   : "no credentials for " + std::string(registry) + " in " + CredentialsSource());
       }
       return e;
     }

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # A real registry: Debian's docker-registry on 127.0.0.1 with a temporary
 # config, the demo images pushed into it with skopeo, pulled by berth-agent,
-# bundled and run with berth-runtime; then the failures (unknown tag, plain
-# HTTP refused, wrong credentials path) and rm/prune.
+# bundled and run with berth-runtime; then the failures, each a clear error
+# that stores nothing: unknown tag, plain HTTP without --insecure-registry,
+# 401 from a registry with htpasswd auth (and success with credentials from a
+# docker config.json), a layer corrupted and then truncated in the
+# registry's storage; and rm/prune.
 #   registry_pull.sh <berth-agent> <berth-runtime> <mkimage.sh>
 # Exit 77 (skipped) without root, docker-registry or skopeo.
 set -euo pipefail
@@ -10,7 +13,7 @@ agent=$1
 rt=$2
 mkimage=$3
 [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root"; exit 77; }
-for bin in docker-registry skopeo ss; do
+for bin in docker-registry skopeo ss htpasswd; do
   command -v $bin >/dev/null || { echo "SKIP: $bin missing (tools/setup-deps.sh)"; exit 77; }
 done
 
@@ -18,12 +21,12 @@ work=$(mktemp -d /tmp/berth-e2e-registry-XXXXXX)
 unified=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
 cg=/berth-e2e-registry-$$
 state=$work/state
-registry_pid=
+registry_pids=()
 cleanup() {
   set +e
   for id in $("$rt" --root "$state" list -q 2>/dev/null); do "$rt" --root "$state" delete -f "$id"; done
   for b in "$work"/bundle-*; do [[ -d $b/.berth ]] && "$agent" image --root "$work/store" unbundle "$b" >/dev/null; done
-  [[ -n $registry_pid ]] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
+  for pid in "${registry_pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   for d in $(find "$unified$cg" -mindepth 1 -type d 2>/dev/null | sort -r); do rmdir "$d"; done
   rmdir "$unified$cg" 2>/dev/null
   rm -rf "$work"
@@ -32,27 +35,34 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 A() { "$agent" image --root "$work/store" "$@"; }
 
-# A free loopback port for the registry.
-for _ in $(seq 50); do
-  port=$((20000 + RANDOM % 20000))
-  ss -Htln "sport = :$port" | grep -q . || break
-done
-cat > "$work/registry.yml" <<YML
+# start_registry <name> [auth-yaml]: a registry on a free loopback port;
+# sets $port.
+start_registry() {
+  local name=$1 auth=${2:-}
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 20000))
+    ss -Htln "sport = :$port" | grep -q . || break
+  done
+  cat > "$work/$name.yml" <<YML
 version: 0.1
 log: {level: warn}
 storage:
-  filesystem: {rootdirectory: $work/registry}
+  filesystem: {rootdirectory: $work/$name}
   delete: {enabled: true}
 http: {addr: "127.0.0.1:$port"}
+$auth
 YML
-docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
-registry_pid=$!
+  docker-registry serve "$work/$name.yml" > "$work/$name.log" 2>&1 &
+  registry_pids+=($!)
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  cat "$work/$name.log"
+  fail "registry $name did not start"
+}
+start_registry registry
 reg=127.0.0.1:$port
-for _ in $(seq 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { cat "$work/registry.log"; fail "registry did not start"; }
 
 "$mkimage" all "$work/images" >/dev/null
 skopeo copy -q --dest-tls-verify=false oci:"$work/images/busybox:latest" "docker://$reg/berth/busybox:1"
@@ -99,4 +109,35 @@ A inspect "$reg/berth/busybox:1" >/dev/null || fail "rm of httpd broke busybox (
 A rm "$reg/berth/busybox:1"
 [[ $(find "$work/store/blobs/sha256" -type f | wc -l) -eq 0 ]] || fail "blobs left after removing every image"
 [[ $(find "$work/store/snapshots" -mindepth 1 -maxdepth 1 | wc -l) -eq 0 ]] || fail "snapshots left"
+# A registry that wants credentials: 401 without them, a pull with them.
+htpasswd -Bbc "$work/htpasswd" alice s3cret 2>/dev/null
+start_registry private "auth: {htpasswd: {realm: berth-test, path: $work/htpasswd}}"
+priv=127.0.0.1:$port
+skopeo copy -q --dest-tls-verify=false --dest-creds alice:s3cret \
+  oci:"$work/images/busybox:latest" "docker://$priv/team/busybox:1"
+if A pull --insecure-registry "$priv" --authfile "$work/none.json" "$priv/team/busybox:1" 2>"$work/err"; then
+  fail "pulled from an authenticated registry without credentials"
+fi
+cat "$work/err"
+grep -q "requires credentials" "$work/err" || fail "401 error unclear"
+[[ $(A -o json ls) == "[]" ]] || fail "a 401 left a reference behind"
+printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$priv" "$(printf alice:s3cret | base64)" > "$work/auth.json"
+A pull -q --insecure-registry "$priv" --authfile "$work/auth.json" "$priv/team/busybox:1"
+A rm "$priv/team/busybox:1" >/dev/null
+
+# Corrupt, then truncate, the base layer in the registry's own storage: the
+# registry serves it as is, Berth must refuse it and store nothing.
+base=$(find "$work/registry/docker/registry/v2/blobs/sha256" -name data -size +100k | head -1)
+[[ -n $base ]] || fail "base layer not found in the registry storage"
+base_digest=sha256:$(basename "$(dirname "$base")")
+printf 'X' | dd of="$base" bs=1 seek=5000 conv=notrunc status=none
+if A pull --insecure-registry "$reg" "$reg/berth/busybox:1" 2>"$work/err"; then fail "corrupt layer accepted"; fi
+cat "$work/err"
+grep -q "$base_digest" "$work/err" || fail "corrupt layer error does not name the expected digest"
+truncate -s 4096 "$base"
+if A pull --insecure-registry "$reg" "$reg/berth/busybox:1" 2>"$work/err"; then fail "truncated layer accepted"; fi
+cat "$work/err"
+[[ $(A -o json ls) == "[]" ]] || fail "a failed pull left a reference behind"
+[[ -z $(ls -A "$work/store/ingest") ]] || fail "partial downloads left in ingest/"
+[[ ! -e $work/store/blobs/sha256/${base_digest#sha256:} ]] || fail "bad layer stored"
 echo "PASS"

@@ -32,6 +32,9 @@ extern const char* const kManifestAccept;
 
 struct ClientOptions {
   CredentialStore credentials;
+  // Where the credentials came from, for error messages (default: the
+  // docker config path CredentialStore::DefaultPath() names).
+  std::string credentials_path;
   std::string user_agent = "berth/0.1";
   long connect_timeout_seconds = 30;
   // A transfer slower than 1 KiB/s for this long is aborted.
