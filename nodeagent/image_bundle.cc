@@ -114,20 +114,20 @@ Result<int> ImageBundle(const image::ImageStore& store, const ImageCliOptions& o
   BERTH_TRY(MakeDirs(dir / ".berth" / "upper", 0755));
   BERTH_TRY(MakeDirs(dir / ".berth" / "work", 0700));
   BERTH_TRY(MakeDirs(dir / "rootfs", 0755));
-  undo.steps.push_back([&] {
+  undo.steps.emplace_back([&] {
     fs::remove_all(dir / ".berth", ec);
     fs::remove(dir / "rootfs", ec);
     if (created_dir) fs::remove(dir, ec);
   });
   BERTH_TRY(image::AddLease(store, id, img.config.diff_ids));
-  undo.steps.push_back([&] { IgnoreError(image::RemoveLease(store, id), "undo: best effort"); });
+  undo.steps.emplace_back([&] { IgnoreError(image::RemoveLease(store, id), "undo: best effort"); });
   image::OverlayMount mount;
   mount.lowerdirs = rootfs.lowerdirs;
   mount.upperdir = dir / ".berth" / "upper";
   mount.workdir = dir / ".berth" / "work";
   mount.target = dir / "rootfs";
   BERTH_TRY(image::MountOverlay(mount));
-  undo.steps.push_back(
+  undo.steps.emplace_back(
       [&] { IgnoreError(image::UnmountOverlay(mount.target, true), "undo: best effort"); });
 
   runtime::Spec spec = runtime::DefaultSpec();

@@ -87,7 +87,8 @@ Result<CredentialStore> CredentialStore::Parse(std::string_view json, std::strin
   if (auths == j.end() || auths->is_null()) return store;
   if (!auths->is_object()) return JsonError(doc + ".auths", "expected an object");
   for (const auto& [key, entry] : auths->items()) {
-    const std::string path = doc + ".auths[\"" + key + "\"]";
+    std::string path = doc;
+    path.append(".auths[\"").append(key).append("\"]");
     if (!entry.is_object()) return JsonError(path, "expected an object");
     Credentials c;
     BERTH_ASSIGN_OR_RETURN(std::string auth, GetString(entry, "auth", path, false));

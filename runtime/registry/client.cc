@@ -155,7 +155,7 @@ struct RegistryClient::Impl {
   // GET <base>/v2/<repository>/<path>, answering one 401 challenge.
   Result<HttpResponse> Get(const Endpoint& ep, std::string_view registry,
                            std::string_view repository, const std::string& path,
-                           std::vector<std::string> headers, const BlobSink* sink,
+                           const std::vector<std::string>& headers, const BlobSink* sink,
                            const TransferProgress* progress) {
     const std::string url = ep.BaseUrl() + "/v2/" + std::string(repository) + "/" + path;
     const std::string key = ep.BaseUrl() + " " + std::string(repository);

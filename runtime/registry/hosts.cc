@@ -13,6 +13,14 @@ using image::detail::GetString;
 using image::detail::Json;
 using image::detail::JsonError;
 
+// "path.key" for error messages.
+std::string Member(const std::string& path, const std::string& key) {
+  std::string out = path;
+  out += '.';
+  out += key;
+  return out;
+}
+
 // "mirror.example.com:5000/dockerhub" -> host and "/dockerhub".
 Result<Endpoint> ParseMirror(const Json& m, const std::string& path) {
   if (!m.is_object()) return JsonError(path, "expected an object");
@@ -56,13 +64,14 @@ Result<RegistryHosts> RegistryHosts::Parse(std::string_view json, std::string_vi
   BERTH_ASSIGN_OR_RETURN(Json j, image::detail::ParseJson(json, doc));
   RegistryHosts hosts;
   for (const auto& [key, value] : j.items()) {
-    if (key != "registries") return JsonError(doc + "." + key, "unknown field");
+    if (key != "registries") return JsonError(Member(doc, key), "unknown field");
   }
   auto regs = j.find("registries");
   if (regs == j.end()) return hosts;
   if (!regs->is_object()) return JsonError(doc + ".registries", "expected an object");
   for (const auto& [name, cfg] : regs->items()) {
-    const std::string path = doc + ".registries[\"" + name + "\"]";
+    std::string path = doc;
+    path.append(".registries[\"").append(name).append("\"]");
     if (!cfg.is_object()) return JsonError(path, "expected an object");
     RegistryConfig rc;
     for (const auto& [key, value] : cfg.items()) {
@@ -77,7 +86,7 @@ Result<RegistryHosts> RegistryHosts::Parse(std::string_view json, std::string_vi
           rc.mirrors.push_back(std::move(ep));
         }
       } else {
-        return JsonError(path + "." + key, "unknown field");
+        return JsonError(Member(path, key), "unknown field");
       }
     }
     hosts.registries_[name] = std::move(rc);
