@@ -10,10 +10,10 @@ packages=(
   # libraries
   libseccomp-dev libcap-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libgtest-dev libgmock-dev libarchive-dev libssl-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libnl-3-dev libnl-route-3-dev
   # runtime tests and benchmarks: test rootfs, peer runtimes, podman
   busybox-static crun runc podman uidmap iproute2 procps time
-  docker-registry skopeo umoci apache2-utils
+  docker-registry skopeo umoci apache2-utils containernetworking-plugins
   # tools/vmtest: boots Debian's kernel under qemu
   qemu-system-x86 dpkg-dev xz-utils
 )
