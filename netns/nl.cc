@@ -212,6 +212,19 @@ Status AddAddress(const NlSocket& nl, int ifindex, const IpPrefix& address, bool
   return {};
 }
 
+Status DeleteAddress(const NlSocket& nl, int ifindex, const IpPrefix& address) {
+  RtAddr addr(rtnl_addr_alloc());
+  rtnl_addr_set_ifindex(addr.get(), ifindex);
+  rtnl_addr_set_family(addr.get(), address.address.family);
+  Addr local = ToNl(address.address, address.length);
+  rtnl_addr_set_local(addr.get(), local.get());
+  rtnl_addr_set_prefixlen(addr.get(), address.length);
+  if (int err = rtnl_addr_delete(nl.get(), addr.get(), 0); err < 0) {
+    return NlError(err, "delete address " + address.String());
+  }
+  return {};
+}
+
 Result<std::vector<IpPrefix>> ListAddresses(const NlSocket& nl, int ifindex) {
   nl_cache* raw = nullptr;
   if (int err = rtnl_addr_alloc_cache(nl.get(), &raw); err < 0) {

@@ -66,6 +66,8 @@ Status DeleteLink(const NlSocket& nl, const std::string& name);
 
 // EEXIST when the address is already there.
 Status AddAddress(const NlSocket& nl, int ifindex, const IpPrefix& address, bool nodad);
+// ENOENT or EADDRNOTAVAIL when absent.
+Status DeleteAddress(const NlSocket& nl, int ifindex, const IpPrefix& address);
 Result<std::vector<IpPrefix>> ListAddresses(const NlSocket& nl, int ifindex);
 
 struct RouteSpec {

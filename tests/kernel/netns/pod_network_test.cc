@@ -6,7 +6,9 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -51,6 +53,18 @@ std::vector<std::string> NodeLinks(const Node& n, const std::string& prefix) {
     return {};
   }));
   return out;
+}
+
+// The kernel frees a torn-down pod's veth pair with its namespace, shortly
+// after TearDownPod returns: wait up to two seconds for that.
+std::vector<std::string> LinksAfterCleanup(const Node& n, const std::string& prefix) {
+  std::vector<std::string> links;
+  for (int i = 0; i < 200; ++i) {
+    links = NodeLinks(n, prefix);
+    if (links.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return links;
 }
 
 class PodNetworkTest : public ::testing::TestWithParam<NodeMode> {
@@ -103,7 +117,7 @@ TEST_P(PodNetworkTest, TeardownLeavesNothingAndSetUpIsIdempotent) {
   EXPECT_EQ(NodeLinks(n, "bth").size(), 1u);
   ASSERT_OK(n.net->TearDownPod("web-1"));
   ASSERT_OK(n.net->TearDownPod("web-1"));  // idempotent
-  EXPECT_TRUE(NodeLinks(n, "bth").empty());
+  EXPECT_TRUE(LinksAfterCleanup(n, "bth").empty());
   EXPECT_EQ(CountEntries(n.config.netns_dir), 0u);
   EXPECT_EQ(CountEntries(n.config.state_dir / "pods"), 0u);
   auto pods = n.net->ListPods();

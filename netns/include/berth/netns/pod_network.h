@@ -93,7 +93,11 @@ class PodNetwork {
   // Idempotent: a pod already set up gets its existing addresses back.
   // On failure nothing of the pod is left behind.
   Result<PodNetworkInfo> SetUpPod(const std::string& pod, const PodOptions& options = {});
-  // Idempotent: an unknown pod is fine.
+  // Idempotent: an unknown pod is fine. Releases the pod's namespace, its
+  // addresses and its state; the kernel removes the veth pair (and routed
+  // mode's host routes) when it frees the namespace, asynchronously and in
+  // batches, so call this once the pod's processes are gone. Reconcile()
+  // removes a host end whose namespace something else kept alive.
   Status TearDownPod(const std::string& pod);
   Result<std::vector<PodNetworkInfo>> ListPods() const;
 
