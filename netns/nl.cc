@@ -287,7 +287,7 @@ Result<std::vector<RouteSpec>> ListRoutes(const NlSocket& nl, int family, int pr
       spec.ifindex = rtnl_route_nh_get_ifindex(nh);
       spec.gateway = FromNl(rtnl_route_nh_get_gateway(nh));
     }
-    out.push_back(std::move(spec));
+    out.push_back(spec);
   }
   return out;
 }

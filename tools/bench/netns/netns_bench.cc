@@ -66,6 +66,7 @@ struct Cni {
           "CNI_NETNS=" + netns.string(),         "CNI_IFNAME=eth0",
           "CNI_PATH=" + plugin_dir.string(),     "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
       std::vector<char*> envp;
+      envp.reserve(env.size() + 1);
       for (auto& e : env) envp.push_back(e.data());
       envp.push_back(nullptr);
       char* argv[] = {const_cast<char*>(plugin.c_str()), nullptr};
@@ -201,6 +202,7 @@ int main(int argc, char** argv) {
   // N pods at once.
   auto t0 = Clock::now();
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(concurrent));
   std::vector<Status> results(static_cast<size_t>(concurrent));
   for (int i = 0; i < concurrent; ++i) {
     threads.emplace_back([&, i] {
