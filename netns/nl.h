@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "berth/common/error.h"
-#include "berth/netns/ip.h"
+#include "berth/common/ip.h"
 
 struct nl_sock;
 

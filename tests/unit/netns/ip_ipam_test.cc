@@ -9,7 +9,7 @@
 
 #include "test_support.h"
 
-#include "berth/netns/ip.h"
+#include "berth/common/ip.h"
 #include "berth/netns/ipam.h"
 #include "berth/netns/pod_network.h"
 

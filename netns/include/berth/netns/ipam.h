@@ -16,9 +16,12 @@
 #include <string>
 
 #include "berth/common/error.h"
-#include "berth/netns/ip.h"
+#include "berth/common/ip.h"
 
 namespace berth::netns {
+
+using berth::IpAddress;
+using berth::IpPrefix;
 
 class Ipam {
  public:

@@ -26,9 +26,12 @@
 #include <vector>
 
 #include "berth/common/error.h"
-#include "berth/netns/ip.h"
+#include "berth/common/ip.h"
 
 namespace berth::netns {
+
+using berth::IpAddress;
+using berth::IpPrefix;
 
 enum class NodeMode { kBridge, kRouted };
 

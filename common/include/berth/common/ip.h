@@ -1,4 +1,4 @@
-// IPv4 and IPv6 addresses and prefixes as values: parsing, printing and the
+// IPv4 and IPv6 addresses and prefixes as values (pod networking, services): parsing, printing and the
 // arithmetic IPAM needs (the n-th address of a prefix, membership, size).
 // Values only; thread-safe. Errors: EINVAL naming the text.
 #pragma once
@@ -10,7 +10,7 @@
 
 #include "berth/common/error.h"
 
-namespace berth::netns {
+namespace berth {
 
 struct IpAddress {
   int family = 0;                   // AF_INET or AF_INET6
@@ -50,4 +50,4 @@ struct IpPrefix {
   }
 };
 
-}  // namespace berth::netns
+}  // namespace berth

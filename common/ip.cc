@@ -1,4 +1,4 @@
-#include "berth/netns/ip.h"
+#include "berth/common/ip.h"
 
 #include <sys/socket.h>
 
@@ -7,7 +7,7 @@
 
 #include <arpa/inet.h>
 
-namespace berth::netns {
+namespace berth {
 namespace {
 
 using U128 = unsigned __int128;
@@ -106,4 +106,4 @@ uint64_t IpPrefix::OffsetOf(const IpAddress& a) const {
   return static_cast<uint64_t>(ToInt(a) & HostMask(*this));
 }
 
-}  // namespace berth::netns
+}  // namespace berth
