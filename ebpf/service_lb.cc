@@ -1,0 +1,299 @@
+#include "berth/ebpf/service_lb.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
+#include <sys/vfs.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "bpf_skeleton.h"
+
+#include "berth/common/file.h"
+#include "berth/common/unique_fd.h"
+
+// The generated skeleton and the structs it shares with the programs.
+extern "C" {
+#include "service_lb.h"
+}
+#include "service_lb.skel.h"
+
+namespace berth::ebpf {
+namespace {
+
+namespace fs = std::filesystem;
+using Skeleton =
+    BpfSkeleton<service_lb, service_lb__open_opts, service_lb__load, service_lb__destroy>;
+
+uint32_t Fnv(const void* data, size_t len) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < len; ++i) {
+    h ^= static_cast<const uint8_t*>(data)[i];
+    h *= 16777619u;
+  }
+  return h == 0 ? 1 : h;
+}
+
+berth_svc_key ToKey(const ServiceKey& k) {
+  berth_svc_key key;
+  std::memset(&key, 0, sizeof(key));
+  std::memcpy(key.addr, k.address.bytes.data(), k.address.size());
+  key.port = htons(k.port);
+  key.proto = k.protocol == Protocol::kTcp ? IPPROTO_TCP : IPPROTO_UDP;
+  key.family = static_cast<__u8>(k.address.family);
+  return key;
+}
+
+ServiceKey FromKey(const berth_svc_key& key) {
+  ServiceKey k;
+  k.address.family = key.family;
+  std::memcpy(k.address.bytes.data(), key.addr, k.address.size());
+  k.port = ntohs(key.port);
+  k.protocol = key.proto == IPPROTO_TCP ? Protocol::kTcp : Protocol::kUdp;
+  return k;
+}
+
+berth_backend ToBackend(const Backend& b) {
+  berth_backend out;
+  std::memset(&out, 0, sizeof(out));
+  std::memcpy(out.addr, b.address.bytes.data(), b.address.size());
+  out.port = htons(b.port);
+  out.family = static_cast<__u8>(b.address.family);
+  out.stable_id = Fnv(&out, offsetof(berth_backend, stable_id));
+  return out;
+}
+
+Backend FromBackend(const berth_backend& b) {
+  Backend out;
+  out.address.family = b.family;
+  std::memcpy(out.address.bytes.data(), b.addr, out.address.size());
+  out.port = ntohs(b.port);
+  return out;
+}
+
+Error BpfError(const std::string& what) { return Error::FromErrno(what); }
+
+// Sum of a per-CPU counter; 0 when absent.
+uint64_t ReadCounter(int fd, uint32_t id) {
+  const int cpus = libbpf_num_possible_cpus();
+  std::vector<uint64_t> values(static_cast<size_t>(std::max(cpus, 1)));
+  if (bpf_map_lookup_elem(fd, &id, values.data()) < 0) return 0;
+  uint64_t sum = 0;
+  for (uint64_t v : values) sum += v;
+  return sum;
+}
+
+}  // namespace
+
+std::string ServiceKey::String() const {
+  const std::string a = address.is_v4() ? address.String() : "[" + address.String() + "]";
+  return a + ":" + std::to_string(port) + (protocol == Protocol::kTcp ? "/TCP" : "/UDP");
+}
+
+struct ServiceLb::Impl {
+  ServiceLbOptions options;
+  Skeleton skel;
+  std::vector<bpf_link*> links;
+  uint32_t next_rev = 1;
+
+  ~Impl() {
+    // Pinned links stay attached: closing our fds does not detach them.
+    for (bpf_link* l : links) bpf_link__destroy(l);
+  }
+  int services_fd() const { return bpf_map__fd(skel->maps.berth_services); }
+  int backends_fd() const { return bpf_map__fd(skel->maps.berth_backends); }
+
+  Status Attach(const fs::path& cgroup) {
+    BERTH_ASSIGN_OR_RETURN(UniqueFd cg, OpenFile(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    bpf_program* prog = nullptr;
+    bpf_object__for_each_program(prog, skel->obj) {
+      const std::string name = bpf_program__name(prog);
+      const fs::path pin = options.pin_dir / ("link_" + name);
+      bpf_link* link = nullptr;
+      if (fs::exists(pin)) {
+        // An earlier owner's attachment: keep it, run the new program in it.
+        link = bpf_link__open(pin.c_str());
+        if (!link) return BpfError("open pinned link " + pin.string());
+        links.push_back(link);
+        if (int err = bpf_link__update_program(link, prog); err < 0) {
+          return Error::Sys(-err, "replace program in " + pin.string());
+        }
+        continue;
+      }
+      link = bpf_program__attach_cgroup(prog, cg.get());
+      if (!link) return BpfError("attach " + name + " to " + cgroup.string());
+      links.push_back(link);
+      if (int err = bpf_link__pin(link, pin.c_str()); err < 0) {
+        return Error::Sys(-err, "pin " + pin.string());
+      }
+    }
+    return {};
+  }
+
+  Result<std::optional<berth_svc_value>> Lookup(const berth_svc_key& key) const {
+    berth_svc_value v;
+    if (bpf_map_lookup_elem(services_fd(), &key, &v) == 0) return std::optional(v);
+    if (errno == ENOENT) return std::optional<berth_svc_value>();
+    return BpfError("look up service");
+  }
+
+  void DeleteSlots(uint32_t rev, uint32_t count) const {
+    for (uint32_t i = 0; i < count; ++i) {
+      berth_backend_key k{rev, i};
+      (void)bpf_map_delete_elem(backends_fd(), &k);  // ENOENT: already gone
+    }
+  }
+};
+
+ServiceLb::ServiceLb(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ServiceLb::~ServiceLb() = default;
+
+Result<std::unique_ptr<ServiceLb>> ServiceLb::Open(const ServiceLbOptions& options) {
+  const std::string ctx = "service load balancer at " + options.pin_dir.string();
+  BERTH_TRY(MakeDirs(options.pin_dir, 0700).Wrap(ctx));
+  struct statfs st {};
+  if (::statfs(options.pin_dir.c_str(), &st) < 0) return BpfError("statfs").Wrap(ctx);
+  if (st.f_type != BPF_FS_MAGIC) {
+    return Error::Invalid(ctx + ": " + options.pin_dir.string() + " is not on a bpffs mount");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  const std::string pin_root = options.pin_dir.string();
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root.c_str());
+  BERTH_ASSIGN_OR_RETURN(impl->skel, Skeleton::Open("service_lb", &opts).Wrap(ctx));
+  BERTH_TRY(impl->skel.Load("service_lb").Wrap(ctx));
+  BERTH_TRY(impl->Attach(options.cgroup).Wrap(ctx));
+  // Revisions continue after the highest one the (possibly re-opened) maps hold.
+  berth_svc_key key, next;
+  berth_svc_key* prev = nullptr;
+  while (bpf_map_get_next_key(impl->services_fd(), prev, &next) == 0) {
+    berth_svc_value v;
+    if (bpf_map_lookup_elem(impl->services_fd(), &next, &v) == 0) {
+      impl->next_rev = std::max(impl->next_rev, v.rev + 1);
+    }
+    key = next;
+    prev = &key;
+  }
+  return std::unique_ptr<ServiceLb>(new ServiceLb(std::move(impl)));
+}
+
+Status ServiceLb::Upsert(const Service& s) {
+  const std::string ctx = "service " + s.key.String();
+  if (s.key.address.family != AF_INET && s.key.address.family != AF_INET6) {
+    return Error::Invalid(ctx + ": no address");
+  }
+  if (s.key.port == 0) return Error::Invalid(ctx + ": port 0");
+  for (const Backend& b : s.backends) {
+    if (b.address.family != s.key.address.family || b.port == 0) {
+      return Error::Invalid(ctx + ": backend " + b.address.String() + ":" + std::to_string(b.port) +
+                            " does not match the service's family");
+    }
+  }
+  Impl& d = *impl_;
+  const berth_svc_key key = ToKey(s.key);
+  BERTH_ASSIGN_OR_RETURN(std::optional<berth_svc_value> old, d.Lookup(key).Wrap(ctx));
+  const uint32_t rev = d.next_rev++;
+  // 1. the new slots, under a revision nobody reads yet
+  for (uint32_t i = 0; i < s.backends.size(); ++i) {
+    berth_backend_key k{rev, i};
+    berth_backend b = ToBackend(s.backends[i]);
+    if (bpf_map_update_elem(d.backends_fd(), &k, &b, BPF_ANY) < 0) {
+      Error e = BpfError(ctx + ": write backend slot " + std::to_string(i));
+      d.DeleteSlots(rev, i);
+      return e;
+    }
+  }
+  // 2. the switch: new connections pick from the new set
+  berth_svc_value v;
+  std::memset(&v, 0, sizeof(v));
+  v.rev = rev;
+  v.count = static_cast<__u32>(s.backends.size());
+  v.flags = s.affinity_timeout_seconds ? BERTH_SVC_AFFINITY : 0;
+  v.affinity_s = s.affinity_timeout_seconds.value_or(0);
+  v.stable_id = Fnv(&key, sizeof(key));
+  if (bpf_map_update_elem(d.services_fd(), &key, &v, BPF_ANY) < 0) {
+    Error e = BpfError(ctx + ": write service entry");
+    d.DeleteSlots(rev, v.count);
+    return e;
+  }
+  // 3. the old slots, which nothing selects any more
+  if (old) d.DeleteSlots(old->rev, old->count);
+  return {};
+}
+
+Status ServiceLb::Delete(const ServiceKey& k) {
+  const std::string ctx = "service " + k.String();
+  Impl& d = *impl_;
+  const berth_svc_key key = ToKey(k);
+  BERTH_ASSIGN_OR_RETURN(std::optional<berth_svc_value> old, d.Lookup(key).Wrap(ctx));
+  if (!old) return {};
+  if (bpf_map_delete_elem(d.services_fd(), &key) < 0 && errno != ENOENT) {
+    return BpfError(ctx + ": delete service entry");
+  }
+  d.DeleteSlots(old->rev, old->count);
+  (void)bpf_map_delete_elem(bpf_map__fd(d.skel->maps.berth_svc_conns), &old->stable_id);
+  return {};
+}
+
+Result<std::vector<ServiceState>> ServiceLb::List() const {
+  const Impl& d = *impl_;
+  std::vector<ServiceState> out;
+  berth_svc_key key, next;
+  berth_svc_key* prev = nullptr;
+  while (bpf_map_get_next_key(d.services_fd(), prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    berth_svc_value v;
+    if (bpf_map_lookup_elem(d.services_fd(), &key, &v) < 0) continue;  // deleted meanwhile
+    ServiceState st;
+    st.service.key = FromKey(key);
+    if (v.flags & BERTH_SVC_AFFINITY) st.service.affinity_timeout_seconds = v.affinity_s;
+    st.connections = ReadCounter(bpf_map__fd(d.skel->maps.berth_svc_conns), v.stable_id);
+    for (uint32_t i = 0; i < v.count; ++i) {
+      berth_backend_key k{v.rev, i};
+      berth_backend b;
+      if (bpf_map_lookup_elem(d.backends_fd(), &k, &b) < 0) continue;
+      st.service.backends.push_back(FromBackend(b));
+      st.backend_connections.push_back(
+          ReadCounter(bpf_map__fd(d.skel->maps.berth_backend_conns), b.stable_id));
+    }
+    out.push_back(std::move(st));
+  }
+  std::sort(out.begin(), out.end(), [](const ServiceState& a, const ServiceState& b) {
+    return a.service.key.String() < b.service.key.String();
+  });
+  return out;
+}
+
+Status ServiceLb::Uninstall() {
+  Impl& d = *impl_;
+  for (bpf_link* l : d.links) {
+    if (int err = bpf_link__unpin(l); err < 0 && err != -ENOENT) {
+      return Error::Sys(-err, "unpin link");
+    }
+    bpf_link__destroy(l);  // the last reference: detaches
+  }
+  d.links.clear();
+  bpf_map* map = nullptr;
+  bpf_object__for_each_map(map, d.skel->obj) {
+    if (bpf_map__is_pinned(map)) {
+      if (int err = bpf_map__unpin(map, nullptr); err < 0) {
+        return Error::Sys(-err, std::string("unpin map ") + bpf_map__name(map));
+      }
+    }
+  }
+  if (::rmdir(d.options.pin_dir.c_str()) < 0 && errno != ENOENT) {
+    return BpfError("remove " + d.options.pin_dir.string());
+  }
+  return {};
+}
+
+}  // namespace berth::ebpf
