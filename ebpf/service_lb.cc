@@ -185,7 +185,9 @@ Result<std::unique_ptr<ServiceLb>> ServiceLb::Open(const ServiceLbOptions& optio
   return std::unique_ptr<ServiceLb>(new ServiceLb(std::move(impl)));
 }
 
-Status ServiceLb::Upsert(const Service& s) {
+namespace {
+
+Status Validate(const Service& s) {
   const std::string ctx = "service " + s.key.String();
   if (s.key.address.family != AF_INET && s.key.address.family != AF_INET6) {
     return Error::Invalid(ctx + ": no address");
@@ -197,35 +199,81 @@ Status ServiceLb::Upsert(const Service& s) {
                             " does not match the service's family");
     }
   }
-  Impl& d = *impl_;
-  const berth_svc_key key = ToKey(s.key);
-  BERTH_ASSIGN_OR_RETURN(std::optional<berth_svc_value> old, d.Lookup(key).Wrap(ctx));
-  const uint32_t rev = d.next_rev++;
-  // 1. the new slots, under a revision nobody reads yet
-  for (uint32_t i = 0; i < s.backends.size(); ++i) {
-    berth_backend_key k{rev, i};
-    berth_backend b = ToBackend(s.backends[i]);
-    if (bpf_map_update_elem(d.backends_fd(), &k, &b, BPF_ANY) < 0) {
-      Error e = BpfError(ctx + ": write backend slot " + std::to_string(i));
-      d.DeleteSlots(rev, i);
-      return e;
-    }
+  return {};
+}
+
+// bpf_map_update_batch, falling back to single updates where the kernel
+// lacks batch operations for the map type.
+template <typename K, typename V>
+Status UpdateAll(int fd, std::vector<K>& keys, std::vector<V>& values, const std::string& what) {
+  if (keys.empty()) return {};
+  auto count = static_cast<__u32>(keys.size());
+  if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, nullptr) == 0) return {};
+  // 524 is the kernel's ENOTSUPP, which the bpf syscall can leak to user space.
+  if (errno != EINVAL && errno != 524 && errno != EOPNOTSUPP) return BpfError(what);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (bpf_map_update_elem(fd, &keys[i], &values[i], BPF_ANY) < 0) return BpfError(what);
   }
-  // 2. the switch: new connections pick from the new set
-  berth_svc_value v;
-  std::memset(&v, 0, sizeof(v));
-  v.rev = rev;
-  v.count = static_cast<__u32>(s.backends.size());
-  v.flags = s.affinity_timeout_seconds ? BERTH_SVC_AFFINITY : 0;
-  v.affinity_s = s.affinity_timeout_seconds.value_or(0);
-  v.stable_id = Fnv(&key, sizeof(key));
-  if (bpf_map_update_elem(d.services_fd(), &key, &v, BPF_ANY) < 0) {
-    Error e = BpfError(ctx + ": write service entry");
-    d.DeleteSlots(rev, v.count);
-    return e;
+  return {};
+}
+
+template <typename K>
+void DeleteAll(int fd, std::vector<K>& keys) {
+  if (keys.empty()) return;
+  auto count = static_cast<__u32>(keys.size());
+  if (bpf_map_delete_batch(fd, keys.data(), &count, nullptr) == 0) return;
+  for (K& k : keys) (void)bpf_map_delete_elem(fd, &k);  // ENOENT: already gone
+}
+
+}  // namespace
+
+Status ServiceLb::Upsert(const Service& s) { return UpsertMany({s}); }
+
+Status ServiceLb::UpsertMany(const std::vector<Service>& services) {
+  Impl& d = *impl_;
+  std::vector<berth_svc_key> keys;
+  std::vector<berth_svc_value> values;
+  std::vector<berth_backend_key> slot_keys, old_slot_keys;
+  std::vector<berth_backend> slots;
+  keys.reserve(services.size());
+  values.reserve(services.size());
+  for (const Service& s : services) {
+    BERTH_TRY(Validate(s));
+    const berth_svc_key key = ToKey(s.key);
+    BERTH_ASSIGN_OR_RETURN(std::optional<berth_svc_value> old,
+                           d.Lookup(key).Wrap("service " + s.key.String()));
+    berth_svc_value v;
+    std::memset(&v, 0, sizeof(v));
+    v.rev = d.next_rev++;
+    v.count = static_cast<__u32>(s.backends.size());
+    v.flags = s.affinity_timeout_seconds ? BERTH_SVC_AFFINITY : 0;
+    v.affinity_s = s.affinity_timeout_seconds.value_or(0);
+    v.stable_id = Fnv(&key, sizeof(key));
+    for (uint32_t i = 0; i < v.count; ++i) {
+      slot_keys.push_back({v.rev, i});
+      slots.push_back(ToBackend(s.backends[i]));
+    }
+    if (old) {
+      for (uint32_t i = 0; i < old->count; ++i) old_slot_keys.push_back({old->rev, i});
+    }
+    keys.push_back(key);
+    values.push_back(v);
+  }
+  const std::string what = services.size() == 1 ? "service " + services[0].key.String()
+                                                : std::to_string(services.size()) + " services";
+  // 1. the new slots, under revisions nobody reads yet
+  if (Status s = UpdateAll(d.backends_fd(), slot_keys, slots, what + ": write backend slots");
+      !s.ok()) {
+    DeleteAll(d.backends_fd(), slot_keys);
+    return s;
+  }
+  // 2. the switch: new connections pick from the new sets
+  if (Status s = UpdateAll(d.services_fd(), keys, values, what + ": write service entries");
+      !s.ok()) {
+    return s;  // slots of entries that did switch are in use: leave them
   }
   // 3. the old slots, which nothing selects any more
-  if (old) d.DeleteSlots(old->rev, old->count);
+  DeleteAll(d.backends_fd(), old_slot_keys);
   return {};
 }
 

@@ -2,12 +2,12 @@
 /* ClusterIP without kube-proxy: cgroup sock_addr hooks translate the service
  * address to a backend once per connect (TCP, connected UDP) or per sendmsg
  * (unconnected UDP), and back for getpeername and recvmsg. */
-#include "vmlinux.h"
+#include "service_lb.h"
 
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#include "service_lb.h"
+#include "vmlinux.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -66,8 +66,8 @@ struct {
   __uint(pinning, LIBBPF_PIN_BY_NAME);
 } berth_backend_conns SEC(".maps");
 
-static __always_inline void count(void *map, __u32 id) {
-  __u64 *v = bpf_map_lookup_elem(map, &id);
+static __always_inline void count(void* map, __u32 id) {
+  __u64* v = bpf_map_lookup_elem(map, &id);
   if (v) {
     *v += 1;
   } else {
@@ -76,30 +76,30 @@ static __always_inline void count(void *map, __u32 id) {
   }
 }
 
-static __always_inline void fill_key(struct bpf_sock_addr *ctx, struct berth_svc_key *key, int v6) {
+static __always_inline void fill_key(struct bpf_sock_addr* ctx, struct berth_svc_key* key, int v6) {
   __builtin_memset(key, 0, sizeof(*key));
   if (v6) {
-    __u32 *a = (__u32 *)key->addr;
+    __u32* a = (__u32*)key->addr;
     a[0] = ctx->user_ip6[0];
     a[1] = ctx->user_ip6[1];
     a[2] = ctx->user_ip6[2];
     a[3] = ctx->user_ip6[3];
     key->family = AF_INET6;
   } else {
-    *(__u32 *)key->addr = ctx->user_ip4;
+    *(__u32*)key->addr = ctx->user_ip4;
     key->family = AF_INET;
   }
   key->port = (__u16)ctx->user_port;
   key->proto = (__u8)ctx->protocol;
 }
 
-static __always_inline int pick(struct bpf_sock_addr *ctx, const struct berth_svc_value *svc,
-                                struct berth_backend *out) {
+static __always_inline int pick(struct bpf_sock_addr* ctx, const struct berth_svc_value* svc,
+                                struct berth_backend* out) {
   struct berth_affinity_key akey = {};
   if (svc->flags & BERTH_SVC_AFFINITY) {
     akey.netns_cookie = bpf_get_netns_cookie(ctx);
     akey.svc_stable_id = svc->stable_id;
-    struct berth_affinity_value *a = bpf_map_lookup_elem(&berth_affinity, &akey);
+    struct berth_affinity_value* a = bpf_map_lookup_elem(&berth_affinity, &akey);
     __u64 now = bpf_ktime_get_ns();
     if (a && now - a->last_ns < (__u64)svc->affinity_s * 1000000000ull) {
       a->last_ns = now;
@@ -108,7 +108,7 @@ static __always_inline int pick(struct bpf_sock_addr *ctx, const struct berth_sv
     }
   }
   struct berth_backend_key bkey = {.rev = svc->rev, .slot = bpf_get_prandom_u32() % svc->count};
-  struct berth_backend *b = bpf_map_lookup_elem(&berth_backends, &bkey);
+  struct berth_backend* b = bpf_map_lookup_elem(&berth_backends, &bkey);
   if (!b) return -1;
   *out = *b;
   if (svc->flags & BERTH_SVC_AFFINITY) {
@@ -119,10 +119,10 @@ static __always_inline int pick(struct bpf_sock_addr *ctx, const struct berth_sv
 }
 
 /* Returns 1 to let the call go on (translated or not), 0 to refuse it. */
-static __always_inline int translate(struct bpf_sock_addr *ctx, int v6, int remember) {
+static __always_inline int translate(struct bpf_sock_addr* ctx, int v6, int remember) {
   struct berth_svc_key key;
   fill_key(ctx, &key, v6);
-  struct berth_svc_value *svc = bpf_map_lookup_elem(&berth_services, &key);
+  struct berth_svc_value* svc = bpf_map_lookup_elem(&berth_services, &key);
   if (!svc) return 1; /* not a service: untouched */
   if (svc->count == 0) {
     bpf_set_retval(-ECONNREFUSED); /* kube-proxy's reject rule */
@@ -141,13 +141,13 @@ static __always_inline int translate(struct bpf_sock_addr *ctx, int v6, int reme
     bpf_map_update_elem(&berth_revnat, &cookie, &rev, BPF_ANY);
   }
   if (v6) {
-    const __u32 *a = (const __u32 *)b.addr;
+    const __u32* a = (const __u32*)b.addr;
     ctx->user_ip6[0] = a[0];
     ctx->user_ip6[1] = a[1];
     ctx->user_ip6[2] = a[2];
     ctx->user_ip6[3] = a[3];
   } else {
-    ctx->user_ip4 = *(const __u32 *)b.addr;
+    ctx->user_ip4 = *(const __u32*)b.addr;
   }
   ctx->user_port = b.port;
   count(&berth_svc_conns, svc->stable_id);
@@ -157,49 +157,49 @@ static __always_inline int translate(struct bpf_sock_addr *ctx, int v6, int reme
 
 /* getpeername and recvmsg: where the peer is the backend this socket was
  * translated to, show the service address it asked for. */
-static __always_inline int reverse(struct bpf_sock_addr *ctx, int v6) {
+static __always_inline int reverse(struct bpf_sock_addr* ctx, int v6) {
   __u64 cookie = bpf_get_socket_cookie(ctx);
-  struct berth_revnat_value *rev = bpf_map_lookup_elem(&berth_revnat, &cookie);
+  struct berth_revnat_value* rev = bpf_map_lookup_elem(&berth_revnat, &cookie);
   if (!rev || rev->backend_port != (__u16)ctx->user_port) return 1;
   if (v6) {
-    const __u32 *b = (const __u32 *)rev->backend_addr;
+    const __u32* b = (const __u32*)rev->backend_addr;
     if (rev->family != AF_INET6 || ctx->user_ip6[0] != b[0] || ctx->user_ip6[1] != b[1] ||
         ctx->user_ip6[2] != b[2] || ctx->user_ip6[3] != b[3]) {
       return 1;
     }
-    const __u32 *a = (const __u32 *)rev->addr;
+    const __u32* a = (const __u32*)rev->addr;
     ctx->user_ip6[0] = a[0];
     ctx->user_ip6[1] = a[1];
     ctx->user_ip6[2] = a[2];
     ctx->user_ip6[3] = a[3];
   } else {
-    if (rev->family != AF_INET || ctx->user_ip4 != *(const __u32 *)rev->backend_addr) return 1;
-    ctx->user_ip4 = *(const __u32 *)rev->addr;
+    if (rev->family != AF_INET || ctx->user_ip4 != *(const __u32*)rev->backend_addr) return 1;
+    ctx->user_ip4 = *(const __u32*)rev->addr;
   }
   ctx->user_port = rev->port;
   return 1;
 }
 
 SEC("cgroup/connect4")
-int berth_connect4(struct bpf_sock_addr *ctx) { return translate(ctx, 0, 1); }
+int berth_connect4(struct bpf_sock_addr* ctx) { return translate(ctx, 0, 1); }
 
 SEC("cgroup/connect6")
-int berth_connect6(struct bpf_sock_addr *ctx) { return translate(ctx, 1, 1); }
+int berth_connect6(struct bpf_sock_addr* ctx) { return translate(ctx, 1, 1); }
 
 SEC("cgroup/sendmsg4")
-int berth_sendmsg4(struct bpf_sock_addr *ctx) { return translate(ctx, 0, 1); }
+int berth_sendmsg4(struct bpf_sock_addr* ctx) { return translate(ctx, 0, 1); }
 
 SEC("cgroup/sendmsg6")
-int berth_sendmsg6(struct bpf_sock_addr *ctx) { return translate(ctx, 1, 1); }
+int berth_sendmsg6(struct bpf_sock_addr* ctx) { return translate(ctx, 1, 1); }
 
 SEC("cgroup/recvmsg4")
-int berth_recvmsg4(struct bpf_sock_addr *ctx) { return reverse(ctx, 0); }
+int berth_recvmsg4(struct bpf_sock_addr* ctx) { return reverse(ctx, 0); }
 
 SEC("cgroup/recvmsg6")
-int berth_recvmsg6(struct bpf_sock_addr *ctx) { return reverse(ctx, 1); }
+int berth_recvmsg6(struct bpf_sock_addr* ctx) { return reverse(ctx, 1); }
 
 SEC("cgroup/getpeername4")
-int berth_getpeername4(struct bpf_sock_addr *ctx) { return reverse(ctx, 0); }
+int berth_getpeername4(struct bpf_sock_addr* ctx) { return reverse(ctx, 0); }
 
 SEC("cgroup/getpeername6")
-int berth_getpeername6(struct bpf_sock_addr *ctx) { return reverse(ctx, 1); }
+int berth_getpeername6(struct bpf_sock_addr* ctx) { return reverse(ctx, 1); }

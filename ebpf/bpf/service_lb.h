@@ -20,11 +20,11 @@ struct berth_svc_key {
 };
 
 struct berth_svc_value {
-  __u32 rev;         /* backend set revision: the slots live under it */
-  __u32 count;       /* backends in the set; 0 refuses connections */
-  __u32 flags;       /* BERTH_SVC_* */
-  __u32 affinity_s;  /* ClientIP affinity timeout */
-  __u32 stable_id;   /* the service's id for counters, fixed for its life */
+  __u32 rev;        /* backend set revision: the slots live under it */
+  __u32 count;      /* backends in the set; 0 refuses connections */
+  __u32 flags;      /* BERTH_SVC_* */
+  __u32 affinity_s; /* ClientIP affinity timeout */
+  __u32 stable_id;  /* the service's id for counters, fixed for its life */
   __u32 pad;
 };
 

@@ -434,5 +434,30 @@ TEST_F(ServiceLbTest, RestartKeepsTrafficThenReopensAndUpdates) {
   EXPECT_TRUE(lb_->List()->empty());
 }
 
+TEST_F(ServiceLbTest, ManyServicesInOneBatchAndInvalidInput) {
+  std::vector<Service> many;
+  for (int i = 0; i < 1000; ++i) {
+    Service s = Web({1, 2});
+    s.key.address =
+        A(("10.97." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1)).c_str());
+    many.push_back(s);
+  }
+  many.back().backends = {{A("127.0.0.13"), 8080}};
+  ASSERT_OK(lb_->UpsertMany(many));
+  auto list = lb_->List();
+  ASSERT_OK(list);
+  EXPECT_EQ(list->size(), 1000u);
+  EXPECT_EQ(Client([](int) { return Ask(A("10.97.3.250"), 80); }), "b3");
+  // Re-programming the same set replaces every backend set in place.
+  ASSERT_OK(lb_->UpsertMany(many));
+  EXPECT_EQ(lb_->List()->size(), 1000u);
+  Service bad = Web({1});
+  bad.backends[0].address = A("::1");
+  auto r = lb_->Upsert(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().ToString().find("10.96.0.10:80/TCP"), std::string::npos)
+      << r.error().ToString();
+}
+
 }  // namespace
 }  // namespace berth::ebpf

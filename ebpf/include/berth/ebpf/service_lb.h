@@ -76,6 +76,9 @@ class ServiceLb {
 
   // Creates or replaces a service's backends (an empty list refuses connections).
   Status Upsert(const Service& service);
+  // The same for many services with a few batched map updates (an agent's
+  // full sync): all new slots, then all service entries, then the old slots.
+  Status UpsertMany(const std::vector<Service>& services);
   // Removing an unknown service is fine.
   Status Delete(const ServiceKey& key);
   // What the maps hold, with connection counters, sorted by key.
