@@ -2,12 +2,14 @@
 /* ClusterIP without kube-proxy: cgroup sock_addr hooks translate the service
  * address to a backend once per connect (TCP, connected UDP) or per sendmsg
  * (unconnected UDP), and back for getpeername and recvmsg. */
+// clang-format off: vmlinux.h defines the kernel types the others use.
 #include "service_lb.h"
 
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "vmlinux.h"
+// clang-format on
 
 #define AF_INET 2
 #define AF_INET6 10
