@@ -2,13 +2,12 @@
 /* ClusterIP without kube-proxy: cgroup sock_addr hooks translate the service
  * address to a backend once per connect (TCP, connected UDP) or per sendmsg
  * (unconnected UDP), and back for getpeername and recvmsg. */
-// clang-format off: vmlinux.h defines the kernel types the others use.
-#include "service_lb.h"
-
+// vmlinux.h defines the kernel types the other headers use: keep it first.
+// clang-format off
+#include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
-
-#include "vmlinux.h"
+#include "service_lb.h"
 // clang-format on
 
 #define AF_INET 2
