@@ -142,9 +142,34 @@ World::~World() {
     }
     IgnoreError(DeleteNetns(n.netns), "test cleanup");
   }
+  for (const auto& c : clients_) IgnoreError(DeleteNetns(c), "test cleanup");
   IgnoreError(DeleteNetns(fabric_), "test cleanup");
   std::error_code ec;
   fs::remove_all(root_, ec);
+}
+
+Result<fs::path> World::AddClient(const std::string& name, const IpAddress& address) {
+  const fs::path ns = root_ / (name + ".ns");
+  BERTH_TRY(CreateNetns(ns));
+  clients_.push_back(ns);
+  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenNetns(ns));
+  BERTH_TRY(InNs(fabric_, [&](const NlSocket& nl) -> Status {
+    detail::VethSpec v;
+    v.host_name = "c" + std::to_string(clients_.size());
+    v.peer_name = "eth0";
+    v.peer_ns_fd = fd.get();
+    BERTH_ASSIGN_OR_RETURN(v.master, detail::LinkIndex(nl, "fab0"));
+    v.host_up = true;
+    return detail::CreateVeth(nl, v);
+  }));
+  BERTH_TRY(InNs(ns, [&](const NlSocket& nl) -> Status {
+    BERTH_ASSIGN_OR_RETURN(int lo, detail::LinkIndex(nl, "lo"));
+    BERTH_TRY(detail::SetLinkUp(nl, lo));
+    BERTH_ASSIGN_OR_RETURN(int eth, detail::LinkIndex(nl, "eth0"));
+    BERTH_TRY(detail::AddAddress(nl, eth, IpPrefix{address, 24}, false));
+    return detail::SetLinkUp(nl, eth);
+  }));
+  return ns;
 }
 
 Status World::ConnectPeers() {

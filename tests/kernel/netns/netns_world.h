@@ -39,6 +39,9 @@ class World {
   const std::filesystem::path& root() const { return root_; }
   // Every node's peers are all the others.
   Status ConnectPeers();
+  // A namespace on the fabric outside every node (an external client),
+  // with `address`/24 on its link; removed with the world.
+  Result<std::filesystem::path> AddClient(const std::string& name, const IpAddress& address);
   // Reopens node i's PodNetwork over the same state (an agent restart).
   Status Restart(size_t i);
 
@@ -46,6 +49,7 @@ class World {
   std::filesystem::path root_;
   std::filesystem::path fabric_;
   std::vector<Node> nodes_;
+  std::vector<std::filesystem::path> clients_;
 };
 
 // TCP and UDP round trips: a server socket made in `server_ns` on port
