@@ -174,7 +174,7 @@ LoopResult Loop(const fs::path& ns, const fs::path& cgroup, const std::vector<st
   ::waitpid(pid, nullptr, 0);
   LoopResult r;
   size_t count = 0;
-  std::sscanf(buf, "%zu %lf %d", &count, &r.p99_us, &r.failures);
+  if (std::sscanf(buf, "%zu %lf %d", &count, &r.p99_us, &r.failures) != 3) return {};
   r.per_second = static_cast<double>(count) / seconds;
   return r;
 }
@@ -195,7 +195,7 @@ std::string KubeProxyRules(int n) {
       r << "-A KUBE-SVC-" << i;
       if (b < kBackends - 1) {
         char p[32];
-        std::snprintf(p, sizeof(p), "%.11f", 1.0 / (kBackends - b));
+        (void)std::snprintf(p, sizeof(p), "%.11f", 1.0 / (kBackends - b));
         r << " -m statistic --mode random --probability " << p;
       }
       r << " -j KUBE-SEP-" << i << "-" << b << "\n";
