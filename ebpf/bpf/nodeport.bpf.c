@@ -179,12 +179,19 @@ int berth_nodeport_ingress(struct __sk_buff* skb) {
     rkey.daddr = t.saddr;
     rkey.dport = t.sport;
   } else {
-    /* Another node's pod: answer through us, so translate the source. */
+    /* Another node's pod: answer through us, so translate the source, to a
+     * port no other translated flow to this backend uses. */
     fwd.to.saddr = node_addr;
     fwd.flags = BERTH_NP_REDIRECT;
     rkey.daddr = node_addr;
-    rkey.dport = t.sport;
     rev.flags = BERTH_NP_REDIRECT;
+    int free_port = 0;
+    for (int i = 0; i < 8 && !free_port; i++) {
+      rkey.dport = bpf_htons((__u16)(32768 + bpf_get_prandom_u32() % 28232));
+      free_port = bpf_map_lookup_elem(&berth_np_ct, &rkey) == 0;
+    }
+    if (!free_port) return TC_ACT_SHOT; /* no free port now: the client retries */
+    fwd.to.sport = rkey.dport;
   }
   bpf_map_update_elem(&berth_np_ct, &t, &fwd, BPF_ANY);
   bpf_map_update_elem(&berth_np_ct, &rkey, &rev, BPF_ANY);
