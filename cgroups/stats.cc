@@ -190,6 +190,30 @@ Result<std::optional<uint64_t>> ParseMaxOrNumber(std::string_view text) {
   return std::optional<uint64_t>(v);
 }
 
+Result<CpuMax> ParseCpuMax(std::string_view text) {
+  std::string_view t = Trim(text);
+  const size_t sp = t.find(' ');
+  if (sp == std::string_view::npos) {
+    return Error::Invalid("cpu.max: expected \"<quota|max> <period>\", got \"" + std::string(t) +
+                          "\"");
+  }
+  CpuMax m;
+  BERTH_ASSIGN_OR_RETURN(m.quota_usec, ParseMaxOrNumber(t.substr(0, sp)));
+  BERTH_ASSIGN_OR_RETURN(m.period_usec, ParseNumber(t.substr(sp + 1)));
+  return m;
+}
+
+size_t CountLines(std::string_view text) {
+  size_t n = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    if (!Trim(text.substr(pos, end - pos)).empty()) ++n;
+    pos = end + 1;
+  }
+  return n;
+}
+
 Result<uint64_t> ParseNumber(std::string_view text) {
   std::string_view t = Trim(text);
   uint64_t v = 0;

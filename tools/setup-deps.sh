@@ -11,9 +11,11 @@ packages=(
   libseccomp-dev libcap-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libgtest-dev libgmock-dev libarchive-dev libssl-dev
   libcurl4-openssl-dev libnl-3-dev libnl-route-3-dev libbpf-dev bpftool
+  libcpp-httplib-dev zlib1g-dev
   # runtime tests and benchmarks: test rootfs, peer runtimes, podman
   busybox-static crun runc podman uidmap iproute2 procps time
   docker-registry skopeo umoci apache2-utils containernetworking-plugins
+  prometheus iptables
   # tools/vmtest: boots Debian's kernel under qemu
   qemu-system-x86 dpkg-dev xz-utils
 )
@@ -40,8 +42,10 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y --no-install-recommends "${missing[@]}"
 
-# docker-registry is installed for the registry tests, which start their own
-# instance on 127.0.0.1; do not leave the package's system service listening.
-if [[ " ${missing[*]} " == *" docker-registry "* ]] && [[ -d /run/systemd/system ]]; then
-  systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
-fi
+# docker-registry and prometheus are installed for tests that start their own
+# instances on 127.0.0.1; do not leave the packages' system services running.
+for svc in docker-registry prometheus; do
+  if [[ " ${missing[*]} " == *" $svc "* ]] && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
+  fi
+done

@@ -31,6 +31,16 @@ Result<Pressure> ParsePressure(std::string_view text);
 // A single number or "max" (pids.max, memory.max): nullopt for "max".
 Result<std::optional<uint64_t>> ParseMaxOrNumber(std::string_view text);
 
+// cpu.max: "<quota|max> <period>"; quota nullopt for "max".
+struct CpuMax {
+  std::optional<uint64_t> quota_usec;
+  uint64_t period_usec = 100000;
+};
+Result<CpuMax> ParseCpuMax(std::string_view text);
+
+// Lines of cgroup.procs / cgroup.threads.
+size_t CountLines(std::string_view text);
+
 // A single unsigned number (pids.current, memory.current).
 Result<uint64_t> ParseNumber(std::string_view text);
 

@@ -1,0 +1,309 @@
+#include "collector.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "exposition.h"
+
+#include "berth/cgroups/stats.h"
+#include "berth/common/file.h"
+
+namespace berth::metrics {
+namespace {
+
+namespace fs = std::filesystem;
+
+// What one scrape read for one target.
+struct Reading {
+  Labels labels;
+  std::optional<std::map<std::string, uint64_t>> cpu_stat;
+  std::optional<cgroups::CpuMax> cpu_max;
+  std::optional<uint64_t> cpu_weight;
+  std::optional<uint64_t> memory_current, swap_current;
+  std::optional<std::optional<uint64_t>> memory_max;
+  std::optional<std::map<std::string, uint64_t>> memory_stat, memory_events;
+  std::vector<std::pair<std::string, cgroups::IoDeviceStats>> io;  // device name, stats
+  std::optional<size_t> processes, threads;
+  std::optional<cgroups::Pressure> psi_cpu, psi_memory, psi_io;
+  double start_time = 0;
+};
+
+Result<std::optional<std::string>> ReadOptional(const fs::path& p) {
+  auto r = ReadFile(p);
+  if (r.ok()) return std::optional<std::string>(std::move(r).value());
+  const int err = r.error().err();
+  if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV) return std::optional<std::string>();
+  return std::move(r).error();
+}
+
+std::string DeviceName(const fs::path& sysfs, uint64_t major, uint64_t minor) {
+  const std::string id = std::to_string(major) + ":" + std::to_string(minor);
+  auto uevent = ReadFile(sysfs / "dev" / "block" / id / "uevent");
+  if (uevent.ok()) {
+    size_t pos = uevent->find("DEVNAME=");
+    if (pos != std::string::npos) {
+      size_t end = uevent->find('\n', pos);
+      return "/dev/" + uevent->substr(pos + 8, end == std::string::npos ? end : end - pos - 8);
+    }
+  }
+  return id;
+}
+
+// cAdvisor's conversion of cgroup v2 cpu.weight back to v1 shares.
+uint64_t WeightToShares(uint64_t weight) { return 2 + ((weight - 1) * 262142) / 9999; }
+
+#define BERTH_READ(var, file, parse)                                                \
+  do {                                                                              \
+    BERTH_ASSIGN_OR_RETURN(auto text_, ReadOptional(dir / (file)));                 \
+    if (text_) {                                                                    \
+      auto parsed_ = parse(*text_);                                                 \
+      if (!parsed_.ok())                                                            \
+        return std::move(parsed_).error().Wrap("parse " + (dir / (file)).string()); \
+      var = std::move(parsed_).value();                                             \
+    }                                                                               \
+  } while (0)
+
+Result<std::optional<Reading>> Read(const CollectorOptions& o, const Target& t) {
+  const fs::path dir = o.cgroup_mount / fs::path(t.cgroup).relative_path();
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) < 0) {
+    if (errno == ENOENT) return std::optional<Reading>();
+    return Error::FromErrno("stat " + dir.string());
+  }
+  Reading r;
+  r.start_time = static_cast<double>(st.st_ctim.tv_sec) + st.st_ctim.tv_nsec / 1e9;
+  // cAdvisor's label set, in its order; id is the cgroup path.
+  for (const char* key : {"container", "id", "image", "name", "namespace", "pod"}) {
+    auto it = t.labels.find(key);
+    std::string v = it == t.labels.end() ? "" : it->second;
+    if (std::string(key) == "id") v = t.cgroup;
+    r.labels.emplace_back(key, v);
+  }
+  BERTH_READ(r.cpu_stat, "cpu.stat", cgroups::ParseFlatKeyed);
+  BERTH_READ(r.cpu_max, "cpu.max", cgroups::ParseCpuMax);
+  BERTH_READ(r.cpu_weight, "cpu.weight", cgroups::ParseNumber);
+  BERTH_READ(r.memory_current, "memory.current", cgroups::ParseNumber);
+  BERTH_READ(r.swap_current, "memory.swap.current", cgroups::ParseNumber);
+  BERTH_READ(r.memory_max, "memory.max", cgroups::ParseMaxOrNumber);
+  BERTH_READ(r.memory_stat, "memory.stat", cgroups::ParseFlatKeyed);
+  BERTH_READ(r.memory_events, "memory.events", cgroups::ParseFlatKeyed);
+  BERTH_READ(r.psi_cpu, "cpu.pressure", cgroups::ParsePressure);
+  BERTH_READ(r.psi_memory, "memory.pressure", cgroups::ParsePressure);
+  BERTH_READ(r.psi_io, "io.pressure", cgroups::ParsePressure);
+  std::optional<std::vector<cgroups::IoDeviceStats>> io;
+  BERTH_READ(io, "io.stat", cgroups::ParseIoStat);
+  if (io) {
+    for (const auto& d : *io) r.io.emplace_back(DeviceName(o.sysfs, d.major, d.minor), d);
+  }
+  auto count = [](std::string_view text) -> Result<size_t> { return cgroups::CountLines(text); };
+  BERTH_READ(r.processes, "cgroup.procs", count);
+  BERTH_READ(r.threads, "cgroup.threads", count);
+  return std::optional<Reading>(std::move(r));
+}
+
+#undef BERTH_READ
+
+std::optional<uint64_t> Key(const std::optional<std::map<std::string, uint64_t>>& m,
+                            const char* key) {
+  if (!m) return std::nullopt;
+  auto it = m->find(key);
+  if (it == m->end()) return std::nullopt;
+  return it->second;
+}
+
+// One family: a sample per reading that has a value.
+template <typename Fn>
+void Emit(Exposition& out, const std::vector<Reading>& readings, const char* name, MetricType type,
+          const char* help, Fn value, const Labels& extra = {}) {
+  bool started = false;
+  for (const Reading& r : readings) {
+    std::optional<double> v = value(r);
+    if (!v) continue;
+    if (!started) {
+      out.Family(name, type, help);
+      started = true;
+    }
+    Labels l = r.labels;
+    l.insert(l.end(), extra.begin(), extra.end());
+    out.Sample(l, *v);
+  }
+}
+
+std::optional<double> Usec(std::optional<uint64_t> v) {
+  if (!v) return std::nullopt;
+  return static_cast<double>(*v) / 1e6;
+}
+
+std::optional<double> D(std::optional<uint64_t> v) {
+  if (!v) return std::nullopt;
+  return static_cast<double>(*v);
+}
+
+void EmitPressure(Exposition& out, const std::vector<Reading>& rs, const char* resource,
+                  std::optional<cgroups::Pressure> Reading::*field) {
+  const std::string base = std::string("container_pressure_") + resource;
+  const std::string waiting = base + "_waiting_seconds_total";
+  const std::string stalled = base + "_stalled_seconds_total";
+  Emit(out, rs, waiting.c_str(), MetricType::kCounter,
+       "Total time duration tasks in the container have waited due to pressure (some).",
+       [&](const Reading& r) -> std::optional<double> {
+         if (!(r.*field) || !(r.*field)->some) return std::nullopt;
+         return static_cast<double>((r.*field)->some->total_usec) / 1e6;
+       });
+  Emit(out, rs, stalled.c_str(), MetricType::kCounter,
+       "Total time duration no tasks in the container could make progress due to pressure (full).",
+       [&](const Reading& r) -> std::optional<double> {
+         if (!(r.*field) || !(r.*field)->full) return std::nullopt;
+         return static_cast<double>((r.*field)->full->total_usec) / 1e6;
+       });
+}
+
+}  // namespace
+
+Result<std::string> Collector::Collect(const std::vector<Target>& targets) const {
+  std::vector<Reading> rs;
+  rs.reserve(targets.size());
+  for (const Target& t : targets) {
+    BERTH_ASSIGN_OR_RETURN(std::optional<Reading> r, Read(options_, t));
+    if (r) rs.push_back(std::move(*r));
+  }
+  Exposition out;
+  using T = MetricType;
+  Emit(out, rs, "container_cpu_usage_seconds_total", T::kCounter,
+       "Cumulative cpu time consumed in seconds.",
+       [](const Reading& r) { return Usec(Key(r.cpu_stat, "usage_usec")); }, {{"cpu", "total"}});
+  Emit(out, rs, "container_cpu_user_seconds_total", T::kCounter,
+       "Cumulative user cpu time consumed in seconds.",
+       [](const Reading& r) { return Usec(Key(r.cpu_stat, "user_usec")); });
+  Emit(out, rs, "container_cpu_system_seconds_total", T::kCounter,
+       "Cumulative system cpu time consumed in seconds.",
+       [](const Reading& r) { return Usec(Key(r.cpu_stat, "system_usec")); });
+  Emit(out, rs, "container_cpu_cfs_periods_total", T::kCounter,
+       "Number of elapsed enforcement period intervals.",
+       [](const Reading& r) { return D(Key(r.cpu_stat, "nr_periods")); });
+  Emit(out, rs, "container_cpu_cfs_throttled_periods_total", T::kCounter,
+       "Number of throttled period intervals.",
+       [](const Reading& r) { return D(Key(r.cpu_stat, "nr_throttled")); });
+  Emit(out, rs, "container_cpu_cfs_throttled_seconds_total", T::kCounter,
+       "Total time duration the container has been throttled.",
+       [](const Reading& r) { return Usec(Key(r.cpu_stat, "throttled_usec")); });
+  Emit(out, rs, "container_memory_usage_bytes", T::kGauge,
+       "Current memory usage in bytes, including all memory regardless of when it was accessed",
+       [](const Reading& r) { return D(r.memory_current); });
+  Emit(
+      out, rs, "container_memory_working_set_bytes", T::kGauge, "Current working set in bytes.",
+      [](const Reading& r) -> std::optional<double> {
+        if (!r.memory_current) return std::nullopt;
+        const uint64_t inactive = Key(r.memory_stat, "inactive_file").value_or(0);
+        return static_cast<double>(*r.memory_current > inactive ? *r.memory_current - inactive : 0);
+      });
+  Emit(out, rs, "container_memory_rss", T::kGauge, "Size of RSS in bytes.",
+       [](const Reading& r) { return D(Key(r.memory_stat, "anon")); });
+  Emit(out, rs, "container_memory_cache", T::kGauge, "Number of bytes of page cache memory.",
+       [](const Reading& r) { return D(Key(r.memory_stat, "file")); });
+  Emit(out, rs, "container_memory_swap", T::kGauge, "Container swap usage in bytes.",
+       [](const Reading& r) { return D(r.swap_current); });
+  Emit(out, rs, "container_oom_events_total", T::kCounter,
+       "Count of out of memory events observed for the container",
+       [](const Reading& r) { return D(Key(r.memory_events, "oom_kill")); });
+  auto io_family = [&](const char* name, const char* help, uint64_t cgroups::IoDeviceStats::*f) {
+    bool started = false;
+    for (const Reading& r : rs) {
+      for (const auto& [dev, s] : r.io) {
+        if (!started) {
+          out.Family(name, T::kCounter, help);
+          started = true;
+        }
+        Labels l = r.labels;
+        l.emplace_back("device", dev);
+        out.Sample(l, static_cast<double>(s.*f));
+      }
+    }
+  };
+  io_family("container_fs_reads_bytes_total", "Cumulative count of bytes read",
+            &cgroups::IoDeviceStats::rbytes);
+  io_family("container_fs_writes_bytes_total", "Cumulative count of bytes written",
+            &cgroups::IoDeviceStats::wbytes);
+  io_family("container_fs_reads_total", "Cumulative count of reads completed",
+            &cgroups::IoDeviceStats::rios);
+  io_family("container_fs_writes_total", "Cumulative count of writes completed",
+            &cgroups::IoDeviceStats::wios);
+  Emit(out, rs, "container_processes", T::kGauge,
+       "Number of processes running inside the container.",
+       [](const Reading& r) -> std::optional<double> {
+         if (!r.processes) return std::nullopt;
+         return static_cast<double>(*r.processes);
+       });
+  Emit(out, rs, "container_threads", T::kGauge, "Number of threads running inside the container",
+       [](const Reading& r) -> std::optional<double> {
+         if (!r.threads) return std::nullopt;
+         return static_cast<double>(*r.threads);
+       });
+  Emit(out, rs, "container_spec_cpu_quota", T::kGauge, "CPU quota of the container.",
+       [](const Reading& r) -> std::optional<double> {
+         if (!r.cpu_max || !r.cpu_max->quota_usec) return std::nullopt;
+         return static_cast<double>(*r.cpu_max->quota_usec);
+       });
+  Emit(out, rs, "container_spec_cpu_period", T::kGauge, "CPU period of the container.",
+       [](const Reading& r) -> std::optional<double> {
+         if (!r.cpu_max) return std::nullopt;
+         return static_cast<double>(r.cpu_max->period_usec);
+       });
+  Emit(out, rs, "container_spec_cpu_shares", T::kGauge, "CPU share of the container.",
+       [](const Reading& r) -> std::optional<double> {
+         if (!r.cpu_weight) return std::nullopt;
+         return static_cast<double>(WeightToShares(*r.cpu_weight));
+       });
+  Emit(out, rs, "container_spec_memory_limit_bytes", T::kGauge, "Memory limit for the container.",
+       [](const Reading& r) -> std::optional<double> {
+         if (!r.memory_max) return std::nullopt;
+         return static_cast<double>(r.memory_max->value_or(0));  // "max": 0, as cAdvisor
+       });
+  Emit(out, rs, "container_start_time_seconds", T::kGauge,
+       "Start time of the container since unix epoch in seconds.",
+       [](const Reading& r) -> std::optional<double> { return r.start_time; });
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  Emit(out, rs, "container_last_seen", T::kGauge, "Last time a container was seen by the exporter",
+       [now](const Reading&) -> std::optional<double> { return now; });
+  EmitPressure(out, rs, "cpu", &Reading::psi_cpu);
+  EmitPressure(out, rs, "memory", &Reading::psi_memory);
+  EmitPressure(out, rs, "io", &Reading::psi_io);
+  return out.text();
+}
+
+Result<std::vector<Target>> ParseTargets(std::string_view json, std::string_view what) {
+  const std::string doc(what);
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (!j.is_array()) return Error::Invalid(doc + ": expected a JSON array of targets");
+  std::vector<Target> out;
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string path = doc + "[" + std::to_string(i) + "]";
+    const auto& t = j[i];
+    if (!t.is_object() || !t.contains("cgroup") || !t["cgroup"].is_string()) {
+      return Error::Invalid(path + ".cgroup: expected a string");
+    }
+    Target target;
+    target.cgroup = t["cgroup"].get<std::string>();
+    if (target.cgroup.empty() || target.cgroup[0] != '/' ||
+        target.cgroup.find("..") != std::string::npos) {
+      return Error::Invalid(path + ".cgroup: \"" + target.cgroup +
+                            "\" must be an absolute path inside the hierarchy");
+    }
+    if (t.contains("labels")) {
+      if (!t["labels"].is_object()) return Error::Invalid(path + ".labels: expected an object");
+      for (const auto& [k, v] : t["labels"].items()) {
+        if (!v.is_string()) return Error::Invalid(path + ".labels." + k + ": expected a string");
+        target.labels[k] = v.get<std::string>();
+      }
+    }
+    out.push_back(std::move(target));
+  }
+  return out;
+}
+
+}  // namespace berth::metrics

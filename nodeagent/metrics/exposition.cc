@@ -1,0 +1,59 @@
+#include "exposition.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace berth::metrics {
+
+std::string EscapeLabelValue(const std::string& v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string FormatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[32];
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {  // counters and bytes: plain integers
+    (void)std::snprintf(buf, sizeof(buf), "%.0f", v);
+    return buf;
+  }
+  // Otherwise the shortest text that reads back as the same double.
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  if (ec != std::errc()) return "NaN";
+  return std::string(buf, end);
+}
+
+void Exposition::Family(const std::string& name, MetricType type, const std::string& help) {
+  name_ = name;
+  out_ += "# HELP " + name + " " + help + "\n";
+  out_ += "# TYPE " + name + (type == MetricType::kCounter ? " counter\n" : " gauge\n");
+}
+
+void Exposition::Sample(const Labels& labels, double value) {
+  out_ += name_;
+  if (!labels.empty()) {
+    out_ += '{';
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (i) out_ += ',';
+      out_ += labels[i].first + "=\"" + EscapeLabelValue(labels[i].second) + '"';
+    }
+    out_ += '}';
+  }
+  out_ += ' ' + FormatValue(value) + '\n';
+}
+
+}  // namespace berth::metrics
