@@ -41,7 +41,7 @@ Result<std::optional<std::string>> ReadOptional(const fs::path& p) {
 }
 
 std::string DeviceName(const fs::path& sysfs, uint64_t major, uint64_t minor) {
-  const std::string id = std::to_string(major) + ":" + std::to_string(minor);
+  std::string id = std::to_string(major) + ":" + std::to_string(minor);
   auto uevent = ReadFile(sysfs / "dev" / "block" / id / "uevent");
   if (uevent.ok()) {
     size_t pos = uevent->find("DEVNAME=");
@@ -56,16 +56,16 @@ std::string DeviceName(const fs::path& sysfs, uint64_t major, uint64_t minor) {
 // cAdvisor's conversion of cgroup v2 cpu.weight back to v1 shares.
 uint64_t WeightToShares(uint64_t weight) { return 2 + ((weight - 1) * 262142) / 9999; }
 
-#define BERTH_READ(var, file, parse)                                                \
-  do {                                                                              \
-    BERTH_ASSIGN_OR_RETURN(auto text_, ReadOptional(dir / (file)));                 \
-    if (text_) {                                                                    \
-      auto parsed_ = parse(*text_);                                                 \
-      if (!parsed_.ok())                                                            \
-        return std::move(parsed_).error().Wrap("parse " + (dir / (file)).string()); \
-      var = std::move(parsed_).value();                                             \
-    }                                                                               \
-  } while (0)
+// Reads `dir/file` into `out` with `parse`; a missing file leaves it empty.
+template <typename T, typename Parse>
+Status ReadInto(const fs::path& dir, const char* file, std::optional<T>& out, Parse parse) {
+  BERTH_ASSIGN_OR_RETURN(std::optional<std::string> text, ReadOptional(dir / file));
+  if (!text) return {};
+  Result<T> parsed = parse(*text);
+  if (!parsed.ok()) return std::move(parsed).error().Wrap("parse " + (dir / file).string());
+  out = std::move(parsed).value();
+  return {};
+}
 
 Result<std::optional<Reading>> Read(const CollectorOptions& o, const Target& t) {
   const fs::path dir = o.cgroup_mount / fs::path(t.cgroup).relative_path();
@@ -75,7 +75,8 @@ Result<std::optional<Reading>> Read(const CollectorOptions& o, const Target& t) 
     return Error::FromErrno("stat " + dir.string());
   }
   Reading r;
-  r.start_time = static_cast<double>(st.st_ctim.tv_sec) + st.st_ctim.tv_nsec / 1e9;
+  r.start_time =
+      static_cast<double>(st.st_ctim.tv_sec) + static_cast<double>(st.st_ctim.tv_nsec) / 1e9;
   // cAdvisor's label set, in its order; id is the cgroup path.
   for (const char* key : {"container", "id", "image", "name", "namespace", "pod"}) {
     auto it = t.labels.find(key);
@@ -83,29 +84,27 @@ Result<std::optional<Reading>> Read(const CollectorOptions& o, const Target& t) 
     if (std::string(key) == "id") v = t.cgroup;
     r.labels.emplace_back(key, v);
   }
-  BERTH_READ(r.cpu_stat, "cpu.stat", cgroups::ParseFlatKeyed);
-  BERTH_READ(r.cpu_max, "cpu.max", cgroups::ParseCpuMax);
-  BERTH_READ(r.cpu_weight, "cpu.weight", cgroups::ParseNumber);
-  BERTH_READ(r.memory_current, "memory.current", cgroups::ParseNumber);
-  BERTH_READ(r.swap_current, "memory.swap.current", cgroups::ParseNumber);
-  BERTH_READ(r.memory_max, "memory.max", cgroups::ParseMaxOrNumber);
-  BERTH_READ(r.memory_stat, "memory.stat", cgroups::ParseFlatKeyed);
-  BERTH_READ(r.memory_events, "memory.events", cgroups::ParseFlatKeyed);
-  BERTH_READ(r.psi_cpu, "cpu.pressure", cgroups::ParsePressure);
-  BERTH_READ(r.psi_memory, "memory.pressure", cgroups::ParsePressure);
-  BERTH_READ(r.psi_io, "io.pressure", cgroups::ParsePressure);
+  BERTH_TRY(ReadInto(dir, "cpu.stat", r.cpu_stat, cgroups::ParseFlatKeyed));
+  BERTH_TRY(ReadInto(dir, "cpu.max", r.cpu_max, cgroups::ParseCpuMax));
+  BERTH_TRY(ReadInto(dir, "cpu.weight", r.cpu_weight, cgroups::ParseNumber));
+  BERTH_TRY(ReadInto(dir, "memory.current", r.memory_current, cgroups::ParseNumber));
+  BERTH_TRY(ReadInto(dir, "memory.swap.current", r.swap_current, cgroups::ParseNumber));
+  BERTH_TRY(ReadInto(dir, "memory.max", r.memory_max, cgroups::ParseMaxOrNumber));
+  BERTH_TRY(ReadInto(dir, "memory.stat", r.memory_stat, cgroups::ParseFlatKeyed));
+  BERTH_TRY(ReadInto(dir, "memory.events", r.memory_events, cgroups::ParseFlatKeyed));
+  BERTH_TRY(ReadInto(dir, "cpu.pressure", r.psi_cpu, cgroups::ParsePressure));
+  BERTH_TRY(ReadInto(dir, "memory.pressure", r.psi_memory, cgroups::ParsePressure));
+  BERTH_TRY(ReadInto(dir, "io.pressure", r.psi_io, cgroups::ParsePressure));
   std::optional<std::vector<cgroups::IoDeviceStats>> io;
-  BERTH_READ(io, "io.stat", cgroups::ParseIoStat);
+  BERTH_TRY(ReadInto(dir, "io.stat", io, cgroups::ParseIoStat));
   if (io) {
     for (const auto& d : *io) r.io.emplace_back(DeviceName(o.sysfs, d.major, d.minor), d);
   }
   auto count = [](std::string_view text) -> Result<size_t> { return cgroups::CountLines(text); };
-  BERTH_READ(r.processes, "cgroup.procs", count);
-  BERTH_READ(r.threads, "cgroup.threads", count);
+  BERTH_TRY(ReadInto(dir, "cgroup.procs", r.processes, count));
+  BERTH_TRY(ReadInto(dir, "cgroup.threads", r.threads, count));
   return std::optional<Reading>(std::move(r));
 }
-
-#undef BERTH_READ
 
 std::optional<uint64_t> Key(const std::optional<std::map<std::string, uint64_t>>& m,
                             const char* key) {
@@ -297,7 +296,11 @@ Result<std::vector<Target>> ParseTargets(std::string_view json, std::string_view
     if (t.contains("labels")) {
       if (!t["labels"].is_object()) return Error::Invalid(path + ".labels: expected an object");
       for (const auto& [k, v] : t["labels"].items()) {
-        if (!v.is_string()) return Error::Invalid(path + ".labels." + k + ": expected a string");
+        if (!v.is_string()) {
+          std::string where = path;
+          where.append(".labels.").append(k);
+          return Error::Invalid(where + ": expected a string");
+        }
         target.labels[k] = v.get<std::string>();
       }
     }

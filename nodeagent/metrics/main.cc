@@ -29,7 +29,7 @@ berth::Result<berth::metrics::Target> ParseTargetFlag(const std::string& flag) {
     std::string kv = flag.substr(comma + 1, next == std::string::npos ? next : next - comma - 1);
     size_t eq = kv.find('=');
     if (eq == std::string::npos)
-      return berth::Error::Invalid("--target " + flag + ": \"" + kv + "\" is not key=value");
+      return berth::Error::Invalid("--target " + flag + (": \"" + kv) + "\" is not key=value");
     t.labels[kv.substr(0, eq)] = kv.substr(eq + 1);
     comma = next;
   }
@@ -101,9 +101,9 @@ int main(int argc, char** argv) {
       res.set_content(body.error().ToString() + "\n", "text/plain");
       return;
     }
-    res.set_content(std::move(*body), "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(*body, "text/plain; version=0.0.4; charset=utf-8");
   });
-  std::signal(SIGPIPE, SIG_IGN);
+  (void)std::signal(SIGPIPE, SIG_IGN);
   (void)std::fprintf(stderr, "berth-metrics: listening on %s\n", listen.c_str());
   if (!server.listen(host, port)) {
     (void)std::fprintf(stderr, "berth-metrics: cannot listen on %s\n", listen.c_str());
