@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 
 #include "bpf_skeleton.h"
+#include "cgroup_links.h"
 
 #include "berth/common/file.h"
 
@@ -78,11 +79,7 @@ Result<std::unique_ptr<NodePort>> NodePort::Open(const NodePortOptions& options)
   impl->options = options;
   impl->ifindex = static_cast<int>(::if_nametoindex(options.interface.c_str()));
   if (impl->ifindex == 0) return Error::FromErrno(ctx + ": no such interface");
-  BERTH_TRY(MakeDirs(options.pin_dir, 0700).Wrap(ctx));
-  struct statfs st {};
-  if (::statfs(options.pin_dir.c_str(), &st) < 0 || st.f_type != BPF_FS_MAGIC) {
-    return Error::Invalid(ctx + ": " + options.pin_dir.string() + " is not on a bpffs mount");
-  }
+  BERTH_TRY(EnsureBpffsDir(options.pin_dir).Wrap(ctx));
   const std::string pin_root = options.pin_dir.string();
   LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root.c_str());
   BERTH_ASSIGN_OR_RETURN(impl->skel, Skeleton::Open("nodeport", &opts).Wrap(ctx));
@@ -189,18 +186,7 @@ Status NodePort::Uninstall() {
       return Error::Sys(-err, "detach NodePort from " + d.options.interface);
     }
   }
-  bpf_map* map = nullptr;
-  bpf_object__for_each_map(map, d.skel->obj) {
-    if (bpf_map__is_pinned(map)) {
-      if (int err = bpf_map__unpin(map, nullptr); err < 0) {
-        return Error::Sys(-err, std::string("unpin map ") + bpf_map__name(map));
-      }
-    }
-  }
-  if (::rmdir(d.options.pin_dir.c_str()) < 0 && errno != ENOENT && errno != ENOTEMPTY) {
-    return Error::FromErrno("remove " + d.options.pin_dir.string());
-  }
-  return {};
+  return UnpinMaps(d.skel->obj, d.options.pin_dir);
 }
 
 }  // namespace berth::ebpf

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 
 #include "bpf_skeleton.h"
+#include "cgroup_links.h"
 
 #include "berth/common/file.h"
 #include "berth/common/unique_fd.h"
@@ -101,42 +102,11 @@ std::string ServiceKey::String() const {
 struct ServiceLb::Impl {
   ServiceLbOptions options;
   Skeleton skel;
-  std::vector<bpf_link*> links;
+  PinnedCgroupLinks links;  // declared after skel: closed before it is destroyed
   uint32_t next_rev = 1;
 
-  ~Impl() {
-    // Pinned links stay attached: closing our fds does not detach them.
-    for (bpf_link* l : links) bpf_link__destroy(l);
-  }
   int services_fd() const { return bpf_map__fd(skel->maps.berth_services); }
   int backends_fd() const { return bpf_map__fd(skel->maps.berth_backends); }
-
-  Status Attach(const fs::path& cgroup) {
-    BERTH_ASSIGN_OR_RETURN(UniqueFd cg, OpenFile(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    bpf_program* prog = nullptr;
-    bpf_object__for_each_program(prog, skel->obj) {
-      const std::string name = bpf_program__name(prog);
-      const fs::path pin = options.pin_dir / ("link_" + name);
-      bpf_link* link = nullptr;
-      if (fs::exists(pin)) {
-        // An earlier owner's attachment: keep it, run the new program in it.
-        link = bpf_link__open(pin.c_str());
-        if (!link) return BpfError("open pinned link " + pin.string());
-        links.push_back(link);
-        if (int err = bpf_link__update_program(link, prog); err < 0) {
-          return Error::Sys(-err, "replace program in " + pin.string());
-        }
-        continue;
-      }
-      link = bpf_program__attach_cgroup(prog, cg.get());
-      if (!link) return BpfError("attach " + name + " to " + cgroup.string());
-      links.push_back(link);
-      if (int err = bpf_link__pin(link, pin.c_str()); err < 0) {
-        return Error::Sys(-err, "pin " + pin.string());
-      }
-    }
-    return {};
-  }
 
   Result<std::optional<berth_svc_value>> Lookup(const berth_svc_key& key) const {
     berth_svc_value v;
@@ -158,19 +128,16 @@ ServiceLb::~ServiceLb() = default;
 
 Result<std::unique_ptr<ServiceLb>> ServiceLb::Open(const ServiceLbOptions& options) {
   const std::string ctx = "service load balancer at " + options.pin_dir.string();
-  BERTH_TRY(MakeDirs(options.pin_dir, 0700).Wrap(ctx));
-  struct statfs st {};
-  if (::statfs(options.pin_dir.c_str(), &st) < 0) return BpfError("statfs").Wrap(ctx);
-  if (st.f_type != BPF_FS_MAGIC) {
-    return Error::Invalid(ctx + ": " + options.pin_dir.string() + " is not on a bpffs mount");
-  }
+  BERTH_TRY(EnsureBpffsDir(options.pin_dir).Wrap(ctx));
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   const std::string pin_root = options.pin_dir.string();
   LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root.c_str());
   BERTH_ASSIGN_OR_RETURN(impl->skel, Skeleton::Open("service_lb", &opts).Wrap(ctx));
   BERTH_TRY(impl->skel.Load("service_lb").Wrap(ctx));
-  BERTH_TRY(impl->Attach(options.cgroup).Wrap(ctx));
+  BERTH_ASSIGN_OR_RETURN(
+      impl->links,
+      PinnedCgroupLinks::Attach(impl->skel->obj, options.cgroup, options.pin_dir).Wrap(ctx));
   // Revisions continue after the highest one the (possibly re-opened) maps hold.
   berth_svc_key key, next;
   berth_svc_key* prev = nullptr;
@@ -322,26 +289,8 @@ Result<std::vector<ServiceState>> ServiceLb::List() const {
 }
 
 Status ServiceLb::Uninstall() {
-  Impl& d = *impl_;
-  for (bpf_link* l : d.links) {
-    if (int err = bpf_link__unpin(l); err < 0 && err != -ENOENT) {
-      return Error::Sys(-err, "unpin link");
-    }
-    bpf_link__destroy(l);  // the last reference: detaches
-  }
-  d.links.clear();
-  bpf_map* map = nullptr;
-  bpf_object__for_each_map(map, d.skel->obj) {
-    if (bpf_map__is_pinned(map)) {
-      if (int err = bpf_map__unpin(map, nullptr); err < 0) {
-        return Error::Sys(-err, std::string("unpin map ") + bpf_map__name(map));
-      }
-    }
-  }
-  if (::rmdir(d.options.pin_dir.c_str()) < 0 && errno != ENOENT) {
-    return BpfError("remove " + d.options.pin_dir.string());
-  }
-  return {};
+  BERTH_TRY(impl_->links.Detach());
+  return UnpinMaps(impl_->skel->obj, impl_->options.pin_dir);
 }
 
 }  // namespace berth::ebpf

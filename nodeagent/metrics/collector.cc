@@ -29,6 +29,7 @@ struct Reading {
   std::vector<std::pair<std::string, cgroups::IoDeviceStats>> io;  // device name, stats
   std::optional<size_t> processes, threads;
   std::optional<cgroups::Pressure> psi_cpu, psi_memory, psi_io;
+  std::optional<NetworkCounters> network;
   double start_time = 0;
 };
 
@@ -103,6 +104,12 @@ Result<std::optional<Reading>> Read(const CollectorOptions& o, const Target& t) 
   auto count = [](std::string_view text) -> Result<size_t> { return cgroups::CountLines(text); };
   BERTH_TRY(ReadInto(dir, "cgroup.procs", r.processes, count));
   BERTH_TRY(ReadInto(dir, "cgroup.threads", r.threads, count));
+  if (o.network) {
+    // No entry yet: the container has sent and received nothing.
+    BERTH_ASSIGN_OR_RETURN(std::optional<NetworkCounters> counters,
+                           o.network->Lookup(st.st_ino).Wrap("network counters of " + t.cgroup));
+    r.network = counters.value_or(NetworkCounters{});
+  }
   return std::optional<Reading>(std::move(r));
 }
 
@@ -231,6 +238,22 @@ Result<std::string> Collector::Collect(const std::vector<Target>& targets) const
             &cgroups::IoDeviceStats::rios);
   io_family("container_fs_writes_total", "Cumulative count of writes completed",
             &cgroups::IoDeviceStats::wios);
+  auto net = [&](const char* name, const char* help, uint64_t NetworkCounters::*f) {
+    Emit(out, rs, name, T::kCounter, help,
+         [f](const Reading& r) -> std::optional<double> {
+           if (!r.network) return std::nullopt;
+           return static_cast<double>((*r.network).*f);
+         },
+         {{"interface", "eth0"}});
+  };
+  net("container_network_receive_bytes_total", "Cumulative count of bytes received",
+      &NetworkCounters::rx_bytes);
+  net("container_network_receive_packets_total", "Cumulative count of packets received",
+      &NetworkCounters::rx_packets);
+  net("container_network_transmit_bytes_total", "Cumulative count of bytes transmitted",
+      &NetworkCounters::tx_bytes);
+  net("container_network_transmit_packets_total", "Cumulative count of packets transmitted",
+      &NetworkCounters::tx_packets);
   Emit(out, rs, "container_processes", T::kGauge,
        "Number of processes running inside the container.",
        [](const Reading& r) -> std::optional<double> {

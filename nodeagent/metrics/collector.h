@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,9 +21,25 @@ struct Target {
   std::map<std::string, std::string> labels;  // container, pod, namespace, image, name
 };
 
+struct NetworkCounters {
+  uint64_t rx_bytes = 0, rx_packets = 0, tx_bytes = 0, tx_packets = 0;
+};
+
+// Per-cgroup network counters (eBPF cgroup_skb in production, see
+// berth/ebpf/netstat.h), looked up by cgroup id (the directory's inode).
+class NetworkSource {
+ public:
+  virtual ~NetworkSource() = default;
+  virtual Result<std::optional<NetworkCounters>> Lookup(uint64_t cgroup_id) const = 0;
+};
+
 struct CollectorOptions {
   std::filesystem::path cgroup_mount = "/sys/fs/cgroup";
   std::filesystem::path sysfs = "/sys";  // block device names for io series
+  // Optional: without it there are no container_network_* series. The
+  // counters cover every interface but loopback; Berth pods have one, eth0,
+  // which is the interface label.
+  const NetworkSource* network = nullptr;
 };
 
 class Collector {

@@ -3,6 +3,7 @@
 // /healthz. Targets come from --target flags and/or a JSON file re-read on
 // every scrape, so the list can change while it runs.
 //   berth-metrics [--listen 127.0.0.1:9101] [--targets-file F] [--target /cg[,key=value...]]...
+//                 [--netstat-cgroup /sys/fs/cgroup/berth --bpf-pin-dir /sys/fs/bpf/berth/metrics]
 #include <httplib.h>
 
 #include <csignal>
@@ -14,6 +15,7 @@
 
 #include "berth/cgroups/cgroup.h"
 #include "berth/common/file.h"
+#include "berth/ebpf/netstat.h"
 
 namespace {
 
@@ -36,6 +38,21 @@ berth::Result<berth::metrics::Target> ParseTargetFlag(const std::string& flag) {
   return t;
 }
 
+// The eBPF cgroup_skb counters as the collector's network source.
+class EbpfNetwork : public berth::metrics::NetworkSource {
+ public:
+  explicit EbpfNetwork(std::unique_ptr<berth::ebpf::NetStats> s) : s_(std::move(s)) {}
+  berth::Result<std::optional<berth::metrics::NetworkCounters>> Lookup(uint64_t id) const override {
+    BERTH_ASSIGN_OR_RETURN(std::optional<berth::ebpf::NetCounters> c, s_->Lookup(id));
+    if (!c) return std::optional<berth::metrics::NetworkCounters>();
+    return std::optional<berth::metrics::NetworkCounters>(
+        berth::metrics::NetworkCounters{c->rx_bytes, c->rx_packets, c->tx_bytes, c->tx_packets});
+  }
+
+ private:
+  std::unique_ptr<berth::ebpf::NetStats> s_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -46,6 +63,11 @@ int main(int argc, char** argv) {
   app.add_option("--targets-file", targets_file, "JSON targets, re-read each scrape");
   app.add_option("--target", target_flags, "/cgroup/path[,label=value...] (repeatable)");
   app.add_option("--cgroup-mount", cgroup_mount, "cgroup2 mount (default: discovered)");
+  std::string netstat_cgroup, bpf_pin_dir = "/sys/fs/bpf/berth/metrics";
+  app.add_option("--netstat-cgroup", netstat_cgroup,
+                 "attach the eBPF network counters here (a cgroup2 directory; off when empty)");
+  app.add_option("--bpf-pin-dir", bpf_pin_dir, "bpffs directory for the counters' pins")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   std::vector<berth::metrics::Target> fixed;
@@ -67,6 +89,16 @@ int main(int argc, char** argv) {
     options.cgroup_mount = h->mount;
   } else {
     options.cgroup_mount = cgroup_mount;
+  }
+  std::unique_ptr<EbpfNetwork> network;
+  if (!netstat_cgroup.empty()) {
+    auto stats = berth::ebpf::NetStats::Open({netstat_cgroup, bpf_pin_dir});
+    if (!stats.ok()) {
+      (void)std::fprintf(stderr, "berth-metrics: %s\n", stats.error().ToString().c_str());
+      return 1;
+    }
+    network = std::make_unique<EbpfNetwork>(std::move(*stats));
+    options.network = network.get();
   }
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {
