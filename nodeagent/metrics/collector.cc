@@ -30,6 +30,7 @@ struct Reading {
   std::optional<size_t> processes, threads;
   std::optional<cgroups::Pressure> psi_cpu, psi_memory, psi_io;
   std::optional<NetworkCounters> network;
+  std::optional<RunqueueHistogram> runqueue;
   double start_time = 0;
 };
 
@@ -109,6 +110,13 @@ Result<std::optional<Reading>> Read(const CollectorOptions& o, const Target& t) 
     BERTH_ASSIGN_OR_RETURN(std::optional<NetworkCounters> counters,
                            o.network->Lookup(st.st_ino).Wrap("network counters of " + t.cgroup));
     r.network = counters.value_or(NetworkCounters{});
+  }
+  if (o.runqueue) {
+    BERTH_ASSIGN_OR_RETURN(r.runqueue,
+                           o.runqueue->Lookup(st.st_ino).Wrap("run-queue latency of " + t.cgroup));
+    if (!r.runqueue) r.runqueue = RunqueueHistogram{};
+    // The same buckets for every container, populated or not.
+    if (r.runqueue->counts.size() < kRunqueueBuckets) r.runqueue->counts.resize(kRunqueueBuckets);
   }
   return std::optional<Reading>(std::move(r));
 }
@@ -292,6 +300,27 @@ Result<std::string> Collector::Collect(const std::vector<Target>& targets) const
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   Emit(out, rs, "container_last_seen", T::kGauge, "Last time a container was seen by the exporter",
        [now](const Reading&) -> std::optional<double> { return now; });
+  bool runq_family = false;
+  for (const Reading& r : rs) {
+    if (!r.runqueue) continue;
+    if (!runq_family) {
+      out.Family("berth_container_runqueue_latency_seconds", T::kHistogram,
+                 "Time the container's threads waited on a run queue before running.");
+      runq_family = true;
+    }
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < r.runqueue->counts.size(); ++i) {
+      cumulative += r.runqueue->counts[i];
+      Labels l = r.labels;
+      l.emplace_back("le", FormatValue(static_cast<double>(uint64_t{2} << i) / 1e6));
+      out.Sample("_bucket", l, static_cast<double>(cumulative));
+    }
+    Labels inf = r.labels;
+    inf.emplace_back("le", "+Inf");
+    out.Sample("_bucket", inf, static_cast<double>(r.runqueue->count));
+    out.Sample("_sum", r.labels, static_cast<double>(r.runqueue->sum_ns) / 1e9);
+    out.Sample("_count", r.labels, static_cast<double>(r.runqueue->count));
+  }
   EmitPressure(out, rs, "cpu", &Reading::psi_cpu);
   EmitPressure(out, rs, "memory", &Reading::psi_memory);
   EmitPressure(out, rs, "io", &Reading::psi_io);

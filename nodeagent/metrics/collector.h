@@ -33,6 +33,23 @@ class NetworkSource {
   virtual Result<std::optional<NetworkCounters>> Lookup(uint64_t cgroup_id) const = 0;
 };
 
+// Run-queue latency per cgroup (eBPF scheduler tracepoints in production,
+// see berth/ebpf/runqlat.h): counts per log2 microsecond bucket.
+// Buckets of berth_container_runqueue_latency_seconds: 1 us to ~67 s, log2.
+inline constexpr size_t kRunqueueBuckets = 26;
+
+struct RunqueueHistogram {
+  std::vector<uint64_t> counts;  // counts[i]: waits of [2^i, 2^(i+1)) us
+  uint64_t sum_ns = 0;
+  uint64_t count = 0;
+};
+
+class RunqueueSource {
+ public:
+  virtual ~RunqueueSource() = default;
+  virtual Result<std::optional<RunqueueHistogram>> Lookup(uint64_t cgroup_id) const = 0;
+};
+
 struct CollectorOptions {
   std::filesystem::path cgroup_mount = "/sys/fs/cgroup";
   std::filesystem::path sysfs = "/sys";  // block device names for io series
@@ -40,6 +57,8 @@ struct CollectorOptions {
   // counters cover every interface but loopback; Berth pods have one, eth0,
   // which is the interface label.
   const NetworkSource* network = nullptr;
+  // Optional: berth_container_runqueue_latency_seconds.
+  const RunqueueSource* runqueue = nullptr;
 };
 
 class Collector {

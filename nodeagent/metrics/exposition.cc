@@ -40,11 +40,17 @@ std::string FormatValue(double v) {
 void Exposition::Family(const std::string& name, MetricType type, const std::string& help) {
   name_ = name;
   out_ += "# HELP " + name + " " + help + "\n";
-  out_ += "# TYPE " + name + (type == MetricType::kCounter ? " counter\n" : " gauge\n");
+  const char* t = type == MetricType::kCounter ? " counter\n"
+                  : type == MetricType::kGauge ? " gauge\n"
+                                               : " histogram\n";
+  out_ += "# TYPE " + name + t;
 }
 
-void Exposition::Sample(const Labels& labels, double value) {
+void Exposition::Sample(const Labels& labels, double value) { Sample("", labels, value); }
+
+void Exposition::Sample(const char* suffix, const Labels& labels, double value) {
   out_ += name_;
+  out_ += suffix;
   if (!labels.empty()) {
     out_ += '{';
     for (size_t i = 0; i < labels.size(); ++i) {

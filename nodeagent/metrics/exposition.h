@@ -12,13 +12,15 @@ namespace berth::metrics {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
-enum class MetricType { kCounter, kGauge };
+enum class MetricType { kCounter, kGauge, kHistogram };
 
 class Exposition {
  public:
   // Starts a family; its samples follow until the next Family().
   void Family(const std::string& name, MetricType type, const std::string& help);
   void Sample(const Labels& labels, double value);
+  // A histogram's series: name_bucket, name_sum, name_count.
+  void Sample(const char* suffix, const Labels& labels, double value);
   const std::string& text() const { return out_; }
 
  private:

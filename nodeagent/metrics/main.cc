@@ -3,7 +3,8 @@
 // /healthz. Targets come from --target flags and/or a JSON file re-read on
 // every scrape, so the list can change while it runs.
 //   berth-metrics [--listen 127.0.0.1:9101] [--targets-file F] [--target /cg[,key=value...]]...
-//                 [--netstat-cgroup /sys/fs/cgroup/berth --bpf-pin-dir /sys/fs/bpf/berth/metrics]
+//                 [--netstat-cgroup /sys/fs/cgroup/berth] [--runqueue-latency]
+//                 [--bpf-pin-dir /sys/fs/bpf/berth/metrics]
 #include <httplib.h>
 
 #include <csignal>
@@ -16,8 +17,11 @@
 #include "berth/cgroups/cgroup.h"
 #include "berth/common/file.h"
 #include "berth/ebpf/netstat.h"
+#include "berth/ebpf/runqlat.h"
 
 namespace {
+
+namespace fs = std::filesystem;
 
 berth::Result<berth::metrics::Target> ParseTargetFlag(const std::string& flag) {
   berth::metrics::Target t;
@@ -53,6 +57,21 @@ class EbpfNetwork : public berth::metrics::NetworkSource {
   std::unique_ptr<berth::ebpf::NetStats> s_;
 };
 
+class EbpfRunqueue : public berth::metrics::RunqueueSource {
+ public:
+  explicit EbpfRunqueue(std::unique_ptr<berth::ebpf::Runqlat> r) : r_(std::move(r)) {}
+  berth::Result<std::optional<berth::metrics::RunqueueHistogram>> Lookup(
+      uint64_t id) const override {
+    BERTH_ASSIGN_OR_RETURN(std::optional<berth::ebpf::RunqueueHistogram> h, r_->Lookup(id));
+    if (!h) return std::optional<berth::metrics::RunqueueHistogram>();
+    return std::optional<berth::metrics::RunqueueHistogram>(berth::metrics::RunqueueHistogram{
+        {h->counts.begin(), h->counts.end()}, h->sum_ns, h->count});
+  }
+
+ private:
+  std::unique_ptr<berth::ebpf::Runqlat> r_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -68,6 +87,9 @@ int main(int argc, char** argv) {
                  "attach the eBPF network counters here (a cgroup2 directory; off when empty)");
   app.add_option("--bpf-pin-dir", bpf_pin_dir, "bpffs directory for the counters' pins")
       ->capture_default_str();
+  bool runqueue_latency = false;
+  app.add_flag("--runqueue-latency", runqueue_latency,
+               "serve berth_container_runqueue_latency_seconds (scheduler tracepoints)");
   CLI11_PARSE(app, argc, argv);
 
   std::vector<berth::metrics::Target> fixed;
@@ -92,13 +114,23 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<EbpfNetwork> network;
   if (!netstat_cgroup.empty()) {
-    auto stats = berth::ebpf::NetStats::Open({netstat_cgroup, bpf_pin_dir});
+    auto stats = berth::ebpf::NetStats::Open({netstat_cgroup, fs::path(bpf_pin_dir) / "netstat"});
     if (!stats.ok()) {
       (void)std::fprintf(stderr, "berth-metrics: %s\n", stats.error().ToString().c_str());
       return 1;
     }
     network = std::make_unique<EbpfNetwork>(std::move(*stats));
     options.network = network.get();
+  }
+  std::unique_ptr<EbpfRunqueue> runqueue;
+  if (runqueue_latency) {
+    auto r = berth::ebpf::Runqlat::Open({fs::path(bpf_pin_dir) / "runqlat"});
+    if (!r.ok()) {
+      (void)std::fprintf(stderr, "berth-metrics: %s\n", r.error().ToString().c_str());
+      return 1;
+    }
+    runqueue = std::make_unique<EbpfRunqueue>(std::move(*r));
+    options.runqueue = runqueue.get();
   }
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {
