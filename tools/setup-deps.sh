@@ -15,7 +15,7 @@ packages=(
   # runtime tests and benchmarks: test rootfs, peer runtimes, podman
   busybox-static crun runc podman uidmap iproute2 procps time
   docker-registry skopeo umoci apache2-utils containernetworking-plugins
-  prometheus iptables
+  prometheus prometheus-node-exporter iptables curl bc
   # tools/vmtest: boots Debian's kernel under qemu
   qemu-system-x86 dpkg-dev xz-utils
 )
@@ -44,7 +44,7 @@ apt-get install -y --no-install-recommends "${missing[@]}"
 
 # docker-registry and prometheus are installed for tests that start their own
 # instances on 127.0.0.1; do not leave the packages' system services running.
-for svc in docker-registry prometheus; do
+for svc in docker-registry prometheus prometheus-node-exporter; do
   if [[ " ${missing[*]} " == *" $svc "* ]] && [[ -d /run/systemd/system ]]; then
     systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
   fi

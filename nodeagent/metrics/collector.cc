@@ -1,5 +1,8 @@
 #include "collector.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <sys/stat.h>
 
 #include <chrono>
@@ -11,6 +14,7 @@
 
 #include "berth/cgroups/stats.h"
 #include "berth/common/file.h"
+#include "berth/common/unique_fd.h"
 
 namespace berth::metrics {
 namespace {
@@ -20,6 +24,7 @@ namespace fs = std::filesystem;
 // What one scrape read for one target.
 struct Reading {
   Labels labels;
+  std::string rendered;  // RenderLabels(labels), once per scrape
   std::optional<std::map<std::string, uint64_t>> cpu_stat;
   std::optional<cgroups::CpuMax> cpu_max;
   std::optional<uint64_t> cpu_weight;
@@ -33,14 +38,6 @@ struct Reading {
   std::optional<RunqueueHistogram> runqueue;
   double start_time = 0;
 };
-
-Result<std::optional<std::string>> ReadOptional(const fs::path& p) {
-  auto r = ReadFile(p);
-  if (r.ok()) return std::optional<std::string>(std::move(r).value());
-  const int err = r.error().err();
-  if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV) return std::optional<std::string>();
-  return std::move(r).error();
-}
 
 std::string DeviceName(const fs::path& sysfs, uint64_t major, uint64_t minor) {
   std::string id = std::to_string(major) + ":" + std::to_string(minor);
@@ -58,10 +55,31 @@ std::string DeviceName(const fs::path& sysfs, uint64_t major, uint64_t minor) {
 // cAdvisor's conversion of cgroup v2 cpu.weight back to v1 shares.
 uint64_t WeightToShares(uint64_t weight) { return 2 + ((weight - 1) * 262142) / 9999; }
 
+// Reads a small cgroup file relative to an open directory. A file the
+// cgroup lacks (controller not enabled) is nullopt, cheaply: no error object.
+Result<std::optional<std::string>> ReadAt(int dirfd, const fs::path& dir, const char* name) {
+  UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT || errno == EOPNOTSUPP || errno == ENODEV)
+      return std::optional<std::string>();
+    return Error::FromErrno("open " + (dir / name).string());
+  }
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  if (n < 0) {
+    if (errno == ENODEV || errno == EOPNOTSUPP) return std::optional<std::string>();
+    return Error::FromErrno("read " + (dir / name).string());
+  }
+  return std::optional<std::string>(std::move(out));
+}
+
 // Reads `dir/file` into `out` with `parse`; a missing file leaves it empty.
 template <typename T, typename Parse>
-Status ReadInto(const fs::path& dir, const char* file, std::optional<T>& out, Parse parse) {
-  BERTH_ASSIGN_OR_RETURN(std::optional<std::string> text, ReadOptional(dir / file));
+Status ReadInto(int dirfd, const fs::path& dir, const char* file, std::optional<T>& out,
+                Parse parse) {
+  BERTH_ASSIGN_OR_RETURN(std::optional<std::string> text, ReadAt(dirfd, dir, file));
   if (!text) return {};
   Result<T> parsed = parse(*text);
   if (!parsed.ok()) return std::move(parsed).error().Wrap("parse " + (dir / file).string());
@@ -71,11 +89,13 @@ Status ReadInto(const fs::path& dir, const char* file, std::optional<T>& out, Pa
 
 Result<std::optional<Reading>> Read(const CollectorOptions& o, const Target& t) {
   const fs::path dir = o.cgroup_mount / fs::path(t.cgroup).relative_path();
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) < 0) {
+  UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dirfd) {
     if (errno == ENOENT) return std::optional<Reading>();
-    return Error::FromErrno("stat " + dir.string());
+    return Error::FromErrno("open " + dir.string());
   }
+  struct stat st {};
+  if (::fstat(dirfd.get(), &st) < 0) return Error::FromErrno("stat " + dir.string());
   Reading r;
   r.start_time =
       static_cast<double>(st.st_ctim.tv_sec) + static_cast<double>(st.st_ctim.tv_nsec) / 1e9;
@@ -86,25 +106,43 @@ Result<std::optional<Reading>> Read(const CollectorOptions& o, const Target& t) 
     if (std::string(key) == "id") v = t.cgroup;
     r.labels.emplace_back(key, v);
   }
-  BERTH_TRY(ReadInto(dir, "cpu.stat", r.cpu_stat, cgroups::ParseFlatKeyed));
-  BERTH_TRY(ReadInto(dir, "cpu.max", r.cpu_max, cgroups::ParseCpuMax));
-  BERTH_TRY(ReadInto(dir, "cpu.weight", r.cpu_weight, cgroups::ParseNumber));
-  BERTH_TRY(ReadInto(dir, "memory.current", r.memory_current, cgroups::ParseNumber));
-  BERTH_TRY(ReadInto(dir, "memory.swap.current", r.swap_current, cgroups::ParseNumber));
-  BERTH_TRY(ReadInto(dir, "memory.max", r.memory_max, cgroups::ParseMaxOrNumber));
-  BERTH_TRY(ReadInto(dir, "memory.stat", r.memory_stat, cgroups::ParseFlatKeyed));
-  BERTH_TRY(ReadInto(dir, "memory.events", r.memory_events, cgroups::ParseFlatKeyed));
-  BERTH_TRY(ReadInto(dir, "cpu.pressure", r.psi_cpu, cgroups::ParsePressure));
-  BERTH_TRY(ReadInto(dir, "memory.pressure", r.psi_memory, cgroups::ParsePressure));
-  BERTH_TRY(ReadInto(dir, "io.pressure", r.psi_io, cgroups::ParsePressure));
+  r.rendered = RenderLabels(r.labels);
+  // Only the files of controllers enabled here exist: skip the others
+  // without a failed lookup each (cpu.stat, *.pressure and cgroup.* are core).
+  std::optional<std::string> controllers_text;
+  BERTH_TRY(ReadInto(dirfd.get(), dir, "cgroup.controllers", controllers_text,
+                     [](std::string_view t) -> Result<std::string> { return std::string(t); }));
+  const std::string controllers = " " + controllers_text.value_or("") + " ";
+  auto has = [&](const char* c) {
+    return controllers.find(std::string(" ") + c + " ") != std::string::npos ||
+           controllers.find(std::string(" ") + c + "\n") != std::string::npos;
+  };
+  const bool cpu = has("cpu"), memory = has("memory"), io_ctl = has("io");
+  BERTH_TRY(ReadInto(dirfd.get(), dir, "cpu.stat", r.cpu_stat, cgroups::ParseFlatKeyed));
+  if (cpu) {
+    BERTH_TRY(ReadInto(dirfd.get(), dir, "cpu.max", r.cpu_max, cgroups::ParseCpuMax));
+    BERTH_TRY(ReadInto(dirfd.get(), dir, "cpu.weight", r.cpu_weight, cgroups::ParseNumber));
+  }
+  if (memory) {
+    BERTH_TRY(ReadInto(dirfd.get(), dir, "memory.current", r.memory_current, cgroups::ParseNumber));
+    BERTH_TRY(
+        ReadInto(dirfd.get(), dir, "memory.swap.current", r.swap_current, cgroups::ParseNumber));
+    BERTH_TRY(ReadInto(dirfd.get(), dir, "memory.max", r.memory_max, cgroups::ParseMaxOrNumber));
+    BERTH_TRY(ReadInto(dirfd.get(), dir, "memory.stat", r.memory_stat, cgroups::ParseFlatKeyed));
+    BERTH_TRY(
+        ReadInto(dirfd.get(), dir, "memory.events", r.memory_events, cgroups::ParseFlatKeyed));
+  }
+  BERTH_TRY(ReadInto(dirfd.get(), dir, "cpu.pressure", r.psi_cpu, cgroups::ParsePressure));
+  BERTH_TRY(ReadInto(dirfd.get(), dir, "memory.pressure", r.psi_memory, cgroups::ParsePressure));
+  BERTH_TRY(ReadInto(dirfd.get(), dir, "io.pressure", r.psi_io, cgroups::ParsePressure));
   std::optional<std::vector<cgroups::IoDeviceStats>> io;
-  BERTH_TRY(ReadInto(dir, "io.stat", io, cgroups::ParseIoStat));
+  if (io_ctl) BERTH_TRY(ReadInto(dirfd.get(), dir, "io.stat", io, cgroups::ParseIoStat));
   if (io) {
     for (const auto& d : *io) r.io.emplace_back(DeviceName(o.sysfs, d.major, d.minor), d);
   }
   auto count = [](std::string_view text) -> Result<size_t> { return cgroups::CountLines(text); };
-  BERTH_TRY(ReadInto(dir, "cgroup.procs", r.processes, count));
-  BERTH_TRY(ReadInto(dir, "cgroup.threads", r.threads, count));
+  BERTH_TRY(ReadInto(dirfd.get(), dir, "cgroup.procs", r.processes, count));
+  BERTH_TRY(ReadInto(dirfd.get(), dir, "cgroup.threads", r.threads, count));
   if (o.network) {
     // No entry yet: the container has sent and received nothing.
     BERTH_ASSIGN_OR_RETURN(std::optional<NetworkCounters> counters,
@@ -132,7 +170,7 @@ std::optional<uint64_t> Key(const std::optional<std::map<std::string, uint64_t>>
 // One family: a sample per reading that has a value.
 template <typename Fn>
 void Emit(Exposition& out, const std::vector<Reading>& readings, const char* name, MetricType type,
-          const char* help, Fn value, const Labels& extra = {}) {
+          const char* help, Fn value, std::string_view extra = "") {
   bool started = false;
   for (const Reading& r : readings) {
     std::optional<double> v = value(r);
@@ -141,9 +179,7 @@ void Emit(Exposition& out, const std::vector<Reading>& readings, const char* nam
       out.Family(name, type, help);
       started = true;
     }
-    Labels l = r.labels;
-    l.insert(l.end(), extra.begin(), extra.end());
-    out.Sample(l, *v);
+    out.SampleRendered("", r.rendered, extra, *v);
   }
 }
 
@@ -186,10 +222,12 @@ Result<std::string> Collector::Collect(const std::vector<Target>& targets) const
     if (r) rs.push_back(std::move(*r));
   }
   Exposition out;
+  out.Reserve(rs.size() * 2048);
   using T = MetricType;
-  Emit(out, rs, "container_cpu_usage_seconds_total", T::kCounter,
-       "Cumulative cpu time consumed in seconds.",
-       [](const Reading& r) { return Usec(Key(r.cpu_stat, "usage_usec")); }, {{"cpu", "total"}});
+  Emit(
+      out, rs, "container_cpu_usage_seconds_total", T::kCounter,
+      "Cumulative cpu time consumed in seconds.",
+      [](const Reading& r) { return Usec(Key(r.cpu_stat, "usage_usec")); }, "cpu=\"total\"");
   Emit(out, rs, "container_cpu_user_seconds_total", T::kCounter,
        "Cumulative user cpu time consumed in seconds.",
        [](const Reading& r) { return Usec(Key(r.cpu_stat, "user_usec")); });
@@ -232,9 +270,8 @@ Result<std::string> Collector::Collect(const std::vector<Target>& targets) const
           out.Family(name, T::kCounter, help);
           started = true;
         }
-        Labels l = r.labels;
-        l.emplace_back("device", dev);
-        out.Sample(l, static_cast<double>(s.*f));
+        out.SampleRendered("", r.rendered, "device=\"" + EscapeLabelValue(dev) + "\"",
+                           static_cast<double>(s.*f));
       }
     }
   };
@@ -247,12 +284,13 @@ Result<std::string> Collector::Collect(const std::vector<Target>& targets) const
   io_family("container_fs_writes_total", "Cumulative count of writes completed",
             &cgroups::IoDeviceStats::wios);
   auto net = [&](const char* name, const char* help, uint64_t NetworkCounters::*f) {
-    Emit(out, rs, name, T::kCounter, help,
-         [f](const Reading& r) -> std::optional<double> {
-           if (!r.network) return std::nullopt;
-           return static_cast<double>((*r.network).*f);
-         },
-         {{"interface", "eth0"}});
+    Emit(
+        out, rs, name, T::kCounter, help,
+        [f](const Reading& r) -> std::optional<double> {
+          if (!r.network) return std::nullopt;
+          return static_cast<double>((*r.network).*f);
+        },
+        "interface=\"eth0\"");
   };
   net("container_network_receive_bytes_total", "Cumulative count of bytes received",
       &NetworkCounters::rx_bytes);
@@ -311,15 +349,14 @@ Result<std::string> Collector::Collect(const std::vector<Target>& targets) const
     uint64_t cumulative = 0;
     for (size_t i = 0; i < r.runqueue->counts.size(); ++i) {
       cumulative += r.runqueue->counts[i];
-      Labels l = r.labels;
-      l.emplace_back("le", FormatValue(static_cast<double>(uint64_t{2} << i) / 1e6));
-      out.Sample("_bucket", l, static_cast<double>(cumulative));
+      const std::string le =
+          "le=\"" + FormatValue(static_cast<double>(uint64_t{2} << i) / 1e6) + "\"";
+      out.SampleRendered("_bucket", r.rendered, le, static_cast<double>(cumulative));
     }
-    Labels inf = r.labels;
-    inf.emplace_back("le", "+Inf");
-    out.Sample("_bucket", inf, static_cast<double>(r.runqueue->count));
-    out.Sample("_sum", r.labels, static_cast<double>(r.runqueue->sum_ns) / 1e9);
-    out.Sample("_count", r.labels, static_cast<double>(r.runqueue->count));
+    out.SampleRendered("_bucket", r.rendered, "le=\"+Inf\"",
+                       static_cast<double>(r.runqueue->count));
+    out.SampleRendered("_sum", r.rendered, "", static_cast<double>(r.runqueue->sum_ns) / 1e9);
+    out.SampleRendered("_count", r.rendered, "", static_cast<double>(r.runqueue->count));
   }
   EmitPressure(out, rs, "cpu", &Reading::psi_cpu);
   EmitPressure(out, rs, "memory", &Reading::psi_memory);

@@ -49,17 +49,35 @@ void Exposition::Family(const std::string& name, MetricType type, const std::str
 void Exposition::Sample(const Labels& labels, double value) { Sample("", labels, value); }
 
 void Exposition::Sample(const char* suffix, const Labels& labels, double value) {
+  SampleRendered(suffix, RenderLabels(labels), "", value);
+}
+
+void Exposition::SampleRendered(const char* suffix, std::string_view labels, std::string_view extra,
+                                double value) {
   out_ += name_;
   out_ += suffix;
-  if (!labels.empty()) {
+  if (!labels.empty() || !extra.empty()) {
     out_ += '{';
-    for (size_t i = 0; i < labels.size(); ++i) {
-      if (i) out_ += ',';
-      out_ += labels[i].first + "=\"" + EscapeLabelValue(labels[i].second) + '"';
-    }
+    out_ += labels;
+    if (!labels.empty() && !extra.empty()) out_ += ',';
+    out_ += extra;
     out_ += '}';
   }
-  out_ += ' ' + FormatValue(value) + '\n';
+  out_ += ' ';
+  out_ += FormatValue(value);
+  out_ += '\n';
+}
+
+std::string RenderLabels(const Labels& labels) {
+  std::string out;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i) out += ',';
+    out += labels[i].first;
+    out += "=\"";
+    out += EscapeLabelValue(labels[i].second);
+    out += '"';
+  }
+  return out;
 }
 
 }  // namespace berth::metrics

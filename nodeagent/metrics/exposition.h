@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,11 @@ class Exposition {
   void Sample(const Labels& labels, double value);
   // A histogram's series: name_bucket, name_sum, name_count.
   void Sample(const char* suffix, const Labels& labels, double value);
+  // The fast path for collectors: labels already rendered as
+  // `k="v",k2="v2"` (see RenderLabels), plus optional extra rendered pairs.
+  void SampleRendered(const char* suffix, std::string_view labels, std::string_view extra,
+                      double value);
+  void Reserve(size_t bytes) { out_.reserve(bytes); }
   const std::string& text() const { return out_; }
 
  private:
@@ -28,6 +34,8 @@ class Exposition {
   std::string out_;
 };
 
+// `k="v",k2="v2"` with escaped values.
+std::string RenderLabels(const Labels& labels);
 // Label values escape backslash, double quote and newline.
 std::string EscapeLabelValue(const std::string& v);
 // "1", "0.5", "1.5e+09", "+Inf", "NaN".

@@ -6,6 +6,7 @@
 //                 [--netstat-cgroup /sys/fs/cgroup/berth] [--runqueue-latency]
 //                 [--bpf-pin-dir /sys/fs/bpf/berth/metrics]
 #include <httplib.h>
+#include <malloc.h>
 
 #include <csignal>
 #include <cstdio>
@@ -141,7 +142,12 @@ int main(int argc, char** argv) {
   const int port = std::atoi(listen.c_str() + colon + 1);
   berth::metrics::Collector collector(options);
 
+  // Scrapes are few and sequential: two workers, one malloc arena between
+  // them, so a large scrape's memory is reused rather than spread over
+  // per-thread arenas (RSS is part of the budget).
+  (void)mallopt(M_ARENA_MAX, 1);
   httplib::Server server;
+  server.new_task_queue = [] { return new httplib::ThreadPool(2); };
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });

@@ -58,6 +58,7 @@ class CollectorTest : public ::testing::Test {
     Write(cg / "cpu.stat",
           "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 10\n"
           "nr_throttled 3\nthrottled_usec 150000\nnr_bursts 0\nburst_usec 0\n");
+    Write(cg / "cgroup.controllers", "cpuset cpu io memory pids\n");
     Write(cg / "cpu.max", "50000 100000\n");
     Write(cg / "cpu.weight", "100\n");
     Write(cg / "memory.current", "104857600\n");
