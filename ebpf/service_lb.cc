@@ -258,27 +258,29 @@ Status ServiceLb::Delete(const ServiceKey& k) {
   return {};
 }
 
-Result<std::vector<ServiceState>> ServiceLb::List() const {
-  const Impl& d = *impl_;
+namespace {
+
+// The maps' contents: shared by List() and ReadPinnedServices().
+std::vector<ServiceState> ListMaps(int services_fd, int backends_fd, int svc_conns_fd,
+                                   int backend_conns_fd) {
   std::vector<ServiceState> out;
   berth_svc_key key, next;
   berth_svc_key* prev = nullptr;
-  while (bpf_map_get_next_key(d.services_fd(), prev, &next) == 0) {
+  while (bpf_map_get_next_key(services_fd, prev, &next) == 0) {
     key = next;
     prev = &key;
     berth_svc_value v;
-    if (bpf_map_lookup_elem(d.services_fd(), &key, &v) < 0) continue;  // deleted meanwhile
+    if (bpf_map_lookup_elem(services_fd, &key, &v) < 0) continue;  // deleted meanwhile
     ServiceState st;
     st.service.key = FromKey(key);
     if (v.flags & BERTH_SVC_AFFINITY) st.service.affinity_timeout_seconds = v.affinity_s;
-    st.connections = ReadCounter(bpf_map__fd(d.skel->maps.berth_svc_conns), v.stable_id);
+    st.connections = ReadCounter(svc_conns_fd, v.stable_id);
     for (uint32_t i = 0; i < v.count; ++i) {
       berth_backend_key k{v.rev, i};
       berth_backend b;
-      if (bpf_map_lookup_elem(d.backends_fd(), &k, &b) < 0) continue;
+      if (bpf_map_lookup_elem(backends_fd, &k, &b) < 0) continue;
       st.service.backends.push_back(FromBackend(b));
-      st.backend_connections.push_back(
-          ReadCounter(bpf_map__fd(d.skel->maps.berth_backend_conns), b.stable_id));
+      st.backend_connections.push_back(ReadCounter(backend_conns_fd, b.stable_id));
     }
     out.push_back(std::move(st));
   }
@@ -286,6 +288,27 @@ Result<std::vector<ServiceState>> ServiceLb::List() const {
     return a.service.key.String() < b.service.key.String();
   });
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<ServiceState>> ServiceLb::List() const {
+  const Impl& d = *impl_;
+  return ListMaps(d.services_fd(), d.backends_fd(), bpf_map__fd(d.skel->maps.berth_svc_conns),
+                  bpf_map__fd(d.skel->maps.berth_backend_conns));
+}
+
+Result<std::vector<ServiceState>> ReadPinnedServices(const fs::path& pin_dir) {
+  UniqueFd fds[4];
+  const char* names[4] = {"berth_services", "berth_backends", "berth_svc_conns",
+                          "berth_backend_conns"};
+  for (int i = 0; i < 4; ++i) {
+    LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_RDONLY);
+    const fs::path p = pin_dir / names[i];
+    fds[i] = UniqueFd(bpf_obj_get_opts(p.c_str(), &opts));
+    if (!fds[i]) return Error::FromErrno("open pinned map " + p.string());
+  }
+  return ListMaps(fds[0].get(), fds[1].get(), fds[2].get(), fds[3].get());
 }
 
 Status ServiceLb::Uninstall() {

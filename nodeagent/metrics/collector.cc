@@ -358,6 +358,26 @@ Result<std::string> Collector::Collect(const std::vector<Target>& targets) const
     out.SampleRendered("_sum", r.rendered, "", static_cast<double>(r.runqueue->sum_ns) / 1e9);
     out.SampleRendered("_count", r.rendered, "", static_cast<double>(r.runqueue->count));
   }
+  if (options_.services) {
+    BERTH_ASSIGN_OR_RETURN(std::vector<ServiceCounters> services, options_.services->List());
+    if (!services.empty()) {
+      out.Family("berth_service_connections_total", T::kCounter,
+                 "Connections the service load balancer translated, per service.");
+      for (const auto& svc : services) {
+        out.SampleRendered("", "service=\"" + EscapeLabelValue(svc.service) + "\"", "",
+                           static_cast<double>(svc.connections));
+      }
+      out.Family("berth_service_backend_connections_total", T::kCounter,
+                 "Connections the service load balancer sent to each backend.");
+      for (const auto& svc : services) {
+        for (const auto& [backend, n] : svc.backends) {
+          out.SampleRendered("", "service=\"" + EscapeLabelValue(svc.service) + "\"",
+                             "backend=\"" + EscapeLabelValue(backend) + "\"",
+                             static_cast<double>(n));
+        }
+      }
+    }
+  }
   EmitPressure(out, rs, "cpu", &Reading::psi_cpu);
   EmitPressure(out, rs, "memory", &Reading::psi_memory);
   EmitPressure(out, rs, "io", &Reading::psi_io);

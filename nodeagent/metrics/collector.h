@@ -35,6 +35,20 @@ class NetworkSource {
 
 // Run-queue latency per cgroup (eBPF scheduler tracepoints in production,
 // see berth/ebpf/runqlat.h): counts per log2 microsecond bucket.
+// The service load balancer's connection counters (ServiceLb::List or
+// ReadPinnedServices in production): one row per service with its backends.
+struct ServiceCounters {
+  std::string service;  // "10.96.0.10:80/TCP"
+  uint64_t connections = 0;
+  std::vector<std::pair<std::string, uint64_t>> backends;  // "10.1.0.11:8080", connections
+};
+
+class ServiceSource {
+ public:
+  virtual ~ServiceSource() = default;
+  virtual Result<std::vector<ServiceCounters>> List() const = 0;
+};
+
 // Buckets of berth_container_runqueue_latency_seconds: 1 us to ~67 s, log2.
 inline constexpr size_t kRunqueueBuckets = 26;
 
@@ -59,6 +73,9 @@ struct CollectorOptions {
   const NetworkSource* network = nullptr;
   // Optional: berth_container_runqueue_latency_seconds.
   const RunqueueSource* runqueue = nullptr;
+  // Optional: berth_service_connections_total and
+  // berth_service_backend_connections_total.
+  const ServiceSource* services = nullptr;
 };
 
 class Collector {

@@ -19,6 +19,7 @@
 #include "berth/common/file.h"
 #include "berth/ebpf/netstat.h"
 #include "berth/ebpf/runqlat.h"
+#include "berth/ebpf/service_lb.h"
 
 namespace {
 
@@ -73,6 +74,31 @@ class EbpfRunqueue : public berth::metrics::RunqueueSource {
   std::unique_ptr<berth::ebpf::Runqlat> r_;
 };
 
+// The agent's pinned service load balancer maps, read-only.
+class PinnedServices : public berth::metrics::ServiceSource {
+ public:
+  explicit PinnedServices(fs::path dir) : dir_(std::move(dir)) {}
+  berth::Result<std::vector<berth::metrics::ServiceCounters>> List() const override {
+    BERTH_ASSIGN_OR_RETURN(std::vector<berth::ebpf::ServiceState> states,
+                           berth::ebpf::ReadPinnedServices(dir_));
+    std::vector<berth::metrics::ServiceCounters> out;
+    for (const auto& st : states) {
+      berth::metrics::ServiceCounters c{st.service.key.String(), st.connections, {}};
+      for (size_t i = 0; i < st.service.backends.size(); ++i) {
+        const auto& b = st.service.backends[i];
+        const std::string addr =
+            b.address.is_v4() ? b.address.String() : "[" + b.address.String() + "]";
+        c.backends.emplace_back(addr + ":" + std::to_string(b.port), st.backend_connections[i]);
+      }
+      out.push_back(std::move(c));
+    }
+    return out;
+  }
+
+ private:
+  fs::path dir_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -88,6 +114,9 @@ int main(int argc, char** argv) {
                  "attach the eBPF network counters here (a cgroup2 directory; off when empty)");
   app.add_option("--bpf-pin-dir", bpf_pin_dir, "bpffs directory for the counters' pins")
       ->capture_default_str();
+  std::string service_lb_pin_dir;
+  app.add_option("--service-lb-pin-dir", service_lb_pin_dir,
+                 "serve the connection counters of the service LB pinned here");
   bool runqueue_latency = false;
   app.add_flag("--runqueue-latency", runqueue_latency,
                "serve berth_container_runqueue_latency_seconds (scheduler tracepoints)");
@@ -132,6 +161,11 @@ int main(int argc, char** argv) {
     }
     runqueue = std::make_unique<EbpfRunqueue>(std::move(*r));
     options.runqueue = runqueue.get();
+  }
+  std::unique_ptr<PinnedServices> services;
+  if (!service_lb_pin_dir.empty()) {
+    services = std::make_unique<PinnedServices>(service_lb_pin_dir);
+    options.services = services.get();
   }
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {

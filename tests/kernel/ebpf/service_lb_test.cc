@@ -287,6 +287,12 @@ TEST_F(ServiceLbTest, ThreeHundredConnectionsReachEveryBackend) {
   uint64_t sum = 0;
   for (uint64_t c : (*list)[0].backend_connections) sum += c;
   EXPECT_EQ(sum, 300u);
+  // A metrics exporter reads the same from the pins, without loading anything.
+  auto pinned = ReadPinnedServices(options_.pin_dir);
+  ASSERT_OK(pinned);
+  ASSERT_EQ(pinned->size(), 1u);
+  EXPECT_EQ((*pinned)[0].connections, 300u);
+  EXPECT_EQ((*pinned)[0].backend_connections, (*list)[0].backend_connections);
 }
 
 TEST_F(ServiceLbTest, GetpeernameShowsTheServiceAddress) {

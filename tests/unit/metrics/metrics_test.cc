@@ -144,6 +144,27 @@ TEST_F(CollectorTest, MalformedFileIsAnErrorNamingIt) {
   EXPECT_NE(text.error().ToString().find("cpu.max"), std::string::npos) << text.error().ToString();
 }
 
+class FakeServices : public ServiceSource {
+ public:
+  Result<std::vector<ServiceCounters>> List() const override {
+    return std::vector<ServiceCounters>{
+        {"10.96.0.10:80/TCP", 7, {{"10.1.0.11:8080", 4}, {"10.1.0.12:8080", 3}}}};
+  }
+};
+
+TEST_F(CollectorTest, ServiceLoadBalancerCounters) {
+  FakeServices services;
+  options_.services = &services;
+  auto text = Collector(options_).Collect({});
+  ASSERT_OK(text);
+  EXPECT_TRUE(Has(*text, "# TYPE berth_service_connections_total counter"));
+  EXPECT_TRUE(Has(*text, R"(berth_service_connections_total{service="10.96.0.10:80/TCP"} 7)"))
+      << *text;
+  EXPECT_TRUE(Has(
+      *text,
+      R"(berth_service_backend_connections_total{service="10.96.0.10:80/TCP",backend="10.1.0.12:8080"} 3)"));
+}
+
 TEST(ParsersTest, CpuMaxAndLineCounts) {
   auto m = cgroups::ParseCpuMax("max 100000\n");
   ASSERT_OK(m);

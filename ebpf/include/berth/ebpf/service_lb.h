@@ -92,4 +92,9 @@ class ServiceLb {
   std::unique_ptr<Impl> impl_;
 };
 
+// Reads the services and counters another process (the agent) keeps pinned
+// under `pin_dir`, read-only, without loading or attaching anything: for
+// metrics exporters and debugging tools.
+Result<std::vector<ServiceState>> ReadPinnedServices(const std::filesystem::path& pin_dir);
+
 }  // namespace berth::ebpf
