@@ -296,7 +296,11 @@ TEST_F(PullTest, TruncatedLayerFailsThenTheNextPullRedoesOnlyWhatIsMissing) {
     r.truncate_at = img.layers[1].size() / 2;
     return r;
   });
-  auto r = DoPull(reg_.host() + "/berth/app:v1");
+  // One layer at a time, so layer 0 completes before layer 1 fails (in
+  // parallel, the failure would cancel layer 0 part-way, also correctly).
+  PullOptions sequential;
+  sequential.parallel_layers = 1;
+  auto r = DoPull(reg_.host() + "/berth/app:v1", sequential);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().err(), EIO) << r.error().ToString();
   ExpectNothingHalfStored(2);  // config and layer 0
