@@ -1,0 +1,139 @@
+// v1 Pod manifests: what Berth supports parses into the model; unknown
+// fields and impossible values are errors naming the file and field path.
+#include "manifest.h"
+
+#include <gtest/gtest.h>
+
+#include "quantity.h"
+#include "test_support.h"
+
+namespace berth::nodeagent {
+namespace {
+
+constexpr const char* kWeb = R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+  labels: {app: web, tier: front}
+spec:
+  restartPolicy: OnFailure
+  terminationGracePeriodSeconds: 10
+  shareProcessNamespace: true
+  initContainers:
+    - name: setup
+      image: busybox
+      command: [sh, -c, "echo ready > /work/flag"]
+  containers:
+    - name: nginx
+      image: docker.io/library/nginx:1.25
+      args: ["-g", "daemon off;"]
+      workingDir: /srv
+      env:
+        - {name: MODE, value: prod}
+        - {name: EMPTY}
+      ports:
+        - {name: http, containerPort: 8080}
+        - {containerPort: 53, protocol: UDP}
+      resources:
+        requests: {cpu: 250m, memory: 64Mi}
+        limits: {cpu: "1", memory: 128Mi}
+)";
+
+std::string ErrorOf(const std::string& yaml) {
+  auto r = ParsePodManifest(yaml, "pod.yaml");
+  return r.ok() ? "" : r.error().ToString();
+}
+
+TEST(PodManifestTest, ParsesTheSupportedFields) {
+  auto p = ParsePodManifest(kWeb, "web.yaml");
+  ASSERT_OK(p);
+  EXPECT_EQ(p->name, "web");
+  EXPECT_EQ(p->namespace_, "shop");
+  EXPECT_EQ(p->labels.at("tier"), "front");
+  EXPECT_EQ(p->restart_policy, RestartPolicy::kOnFailure);
+  EXPECT_EQ(p->termination_grace_period_seconds, 10);
+  EXPECT_TRUE(p->share_process_namespace);
+  ASSERT_EQ(p->init_containers.size(), 1u);
+  EXPECT_EQ(p->init_containers[0].command.size(), 3u);
+  ASSERT_EQ(p->containers.size(), 1u);
+  const ContainerSpec& c = p->containers[0];
+  EXPECT_EQ(c.image, "docker.io/library/nginx:1.25");
+  EXPECT_EQ(c.args[1], "daemon off;");
+  EXPECT_EQ(c.working_dir, "/srv");
+  ASSERT_EQ(c.env.size(), 2u);
+  EXPECT_EQ(c.env[0].value, "prod");
+  EXPECT_EQ(c.env[1].value, "");
+  ASSERT_EQ(c.ports.size(), 2u);
+  EXPECT_EQ(c.ports[1].protocol, "UDP");
+  EXPECT_EQ(*c.resources.cpu_request_milli, 250);
+  EXPECT_EQ(*c.resources.cpu_limit_milli, 1000);
+  EXPECT_EQ(*c.resources.memory_request_bytes, 64 << 20);
+  EXPECT_EQ(*c.resources.memory_limit_bytes, 128 << 20);
+}
+
+TEST(PodManifestTest, DefaultsAsKubernetesApplies) {
+  auto p = ParsePodManifest(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - {name: c, image: "
+      "busybox}\n",
+      "a.yaml");
+  ASSERT_OK(p);
+  EXPECT_EQ(p->namespace_, "default");
+  EXPECT_EQ(p->restart_policy, RestartPolicy::kAlways);
+  EXPECT_EQ(p->termination_grace_period_seconds, 30);
+  EXPECT_EQ(p->containers[0].ports.size(), 0u);
+}
+
+TEST(PodManifestTest, ErrorsNameTheFileAndThePath) {
+  const std::string base = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n";
+  EXPECT_NE(ErrorOf(base + "  - {name: c, image: busybox, tty: true}\n")
+                .find("pod.yaml: spec.containers[0].tty: unknown field"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(base + "  - {name: c, image: busybox}\n  hostNetwork: true\n")
+                .find("spec.hostNetwork: unknown field"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(base + "  - {name: c}\n").find("spec.containers[0].image: Required value"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(base + "  - {name: C_1, image: x}\n").find("DNS-1123"), std::string::npos);
+  EXPECT_NE(ErrorOf(base + "  - {name: c, image: x}\n  - {name: c, image: y}\n")
+                .find("spec.containers[1].name: Duplicate value"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(base + "  - {name: c, image: x, ports: [{containerPort: 70000}]}\n")
+                .find("spec.containers[0].ports[0].containerPort: must be between 1 and 65535"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(base + "  - {name: c, image: x, resources: {limits: {cpu: lots}}}\n")
+                .find("spec.containers[0].resources.limits.cpu"),
+            std::string::npos);
+  EXPECT_NE(
+      ErrorOf(
+          base +
+          "  - {name: c, image: x, resources: {requests: {memory: 2Gi}, limits: {memory: 1Gi}}}\n")
+          .find("must be less than or equal to memory limit"),
+      std::string::npos);
+  EXPECT_NE(ErrorOf(base + "  - {name: c, image: x}\n  restartPolicy: Sometimes\n")
+                .find("spec.restartPolicy: Unsupported value: \"Sometimes\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {}\n")
+                .find("kind Pod"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("apiVersion: v1\nkind: Pod\nmetadata: {name: a\n").find("pod.yaml: YAML"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("").find("empty document"), std::string::npos);
+}
+
+TEST(QuantityTest, CpuAndBytes) {
+  EXPECT_EQ(*ParseMilliCpu("500m"), 500);
+  EXPECT_EQ(*ParseMilliCpu("2"), 2000);
+  EXPECT_EQ(*ParseMilliCpu("0.25"), 250);
+  EXPECT_EQ(*ParseBytes("128Mi"), 134217728);
+  EXPECT_EQ(*ParseBytes("1G"), 1000000000);
+  EXPECT_EQ(*ParseBytes("1e3"), 1000);
+  EXPECT_EQ(*ParseBytes("512"), 512);
+  EXPECT_FALSE(ParseBytes("12Qi").ok());
+  EXPECT_FALSE(ParseBytes("inf").ok());
+  EXPECT_FALSE(ParseBytes("-1").ok());
+  EXPECT_FALSE(ParseMilliCpu("").ok());
+}
+
+}  // namespace
+}  // namespace berth::nodeagent
