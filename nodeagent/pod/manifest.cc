@@ -10,6 +10,15 @@
 namespace berth::nodeagent {
 namespace {
 
+// "path.key" ("key" at the top).
+std::string Join(const std::string& path, const std::string& key) {
+  if (path.empty()) return key;
+  std::string out = path;
+  out += '.';
+  out += key;
+  return out;
+}
+
 // Errors carry "<file>: <path>: <what>".
 class Parser {
  public:
@@ -27,7 +36,7 @@ class Parser {
       const std::string key = kv.first.as<std::string>();
       bool ok = false;
       for (const char* a : allowed) ok = ok || key == a;
-      if (!ok) return Fail(path.empty() ? key : path + "." + key, "unknown field");
+      if (!ok) return Fail(Join(path, key), "unknown field");
     }
     return {};
   }
@@ -71,7 +80,7 @@ class Parser {
     std::map<std::string, std::string> out;
     for (const auto& kv : n) {
       const std::string key = kv.first.as<std::string>();
-      BERTH_ASSIGN_OR_RETURN(out[key], String(kv.second, path + "." + key));
+      BERTH_ASSIGN_OR_RETURN(out[key], String(kv.second, Join(path, key)));
     }
     return out;
   }
