@@ -5,85 +5,18 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "container_fields.h"
 #include "quantity.h"
+#include "yaml_reader.h"
 
 namespace berth::nodeagent {
 namespace {
 
-// "path.key" ("key" at the top).
-std::string Join(const std::string& path, const std::string& key) {
-  if (path.empty()) return key;
-  std::string out = path;
-  out += '.';
-  out += key;
-  return out;
-}
+using detail::Join;
 
-// Errors carry "<file>: <path>: <what>".
-class Parser {
+class Parser : public detail::YamlReader {
  public:
-  explicit Parser(std::string what) : what_(std::move(what)) {}
-
-  Error Fail(const std::string& path, const std::string& msg) const {
-    return Error::Invalid(what_ + ": " + path + ": " + msg);
-  }
-
-  // Every key of `node` must be in `allowed`.
-  Status Keys(const YAML::Node& node, const std::string& path,
-              std::initializer_list<const char*> allowed) const {
-    if (!node.IsMap()) return Fail(path, "expected a mapping");
-    for (const auto& kv : node) {
-      const std::string key = kv.first.as<std::string>();
-      bool ok = false;
-      for (const char* a : allowed) ok = ok || key == a;
-      if (!ok) return Fail(Join(path, key), "unknown field");
-    }
-    return {};
-  }
-
-  Result<std::string> String(const YAML::Node& n, const std::string& path) const {
-    if (!n.IsScalar()) return Fail(path, "expected a string");
-    return n.as<std::string>();
-  }
-
-  Result<int64_t> Int(const YAML::Node& n, const std::string& path) const {
-    if (!n.IsScalar()) return Fail(path, "expected an integer");
-    try {
-      return n.as<int64_t>();
-    } catch (const YAML::Exception&) {
-      return Fail(path, "expected an integer, got \"" + n.as<std::string>() + "\"");
-    }
-  }
-
-  Result<bool> Bool(const YAML::Node& n, const std::string& path) const {
-    if (!n.IsScalar()) return Fail(path, "expected true or false");
-    try {
-      return n.as<bool>();
-    } catch (const YAML::Exception&) {
-      return Fail(path, "expected true or false");
-    }
-  }
-
-  Result<std::vector<std::string>> Strings(const YAML::Node& n, const std::string& path) const {
-    if (!n.IsSequence()) return Fail(path, "expected a list of strings");
-    std::vector<std::string> out;
-    for (size_t i = 0; i < n.size(); ++i) {
-      BERTH_ASSIGN_OR_RETURN(std::string s, String(n[i], path + "[" + std::to_string(i) + "]"));
-      out.push_back(std::move(s));
-    }
-    return out;
-  }
-
-  Result<std::map<std::string, std::string>> StringMap(const YAML::Node& n,
-                                                       const std::string& path) const {
-    if (!n.IsMap()) return Fail(path, "expected a mapping of strings");
-    std::map<std::string, std::string> out;
-    for (const auto& kv : n) {
-      const std::string key = kv.first.as<std::string>();
-      BERTH_ASSIGN_OR_RETURN(out[key], String(kv.second, Join(path, key)));
-    }
-    return out;
-  }
+  using YamlReader::YamlReader;
 
   Result<Resources> ParseResources(const YAML::Node& n, const std::string& path) const {
     BERTH_TRY(Keys(n, path, {"requests", "limits"}));
@@ -118,8 +51,10 @@ class Parser {
   }
 
   Result<ContainerSpec> ParseContainer(const YAML::Node& n, const std::string& path) const {
-    BERTH_TRY(Keys(
-        n, path, {"name", "image", "command", "args", "env", "workingDir", "ports", "resources"}));
+    BERTH_TRY(Keys(n, path,
+                   {"name", "image", "command", "args", "env", "workingDir", "ports", "resources",
+                    "securityContext", "livenessProbe", "readinessProbe", "startupProbe",
+                    "lifecycle", "volumeMounts"}));
     ContainerSpec c;
     if (!n["name"]) return Fail(path + ".name", "Required value");
     BERTH_ASSIGN_OR_RETURN(c.name, String(n["name"], path + ".name"));
@@ -181,6 +116,29 @@ class Parser {
     if (n["resources"]) {
       BERTH_ASSIGN_OR_RETURN(c.resources, ParseResources(n["resources"], path + ".resources"));
     }
+    if (n["securityContext"]) {
+      BERTH_ASSIGN_OR_RETURN(c.security, detail::ParseSecurityContext(*this, n["securityContext"],
+                                                                      path + ".securityContext"));
+    }
+    for (auto [key, out] :
+         {std::pair{"livenessProbe", &c.liveness}, std::pair{"readinessProbe", &c.readiness},
+          std::pair{"startupProbe", &c.startup}}) {
+      if (!n[key]) continue;
+      BERTH_ASSIGN_OR_RETURN(*out, detail::ParseProbe(*this, n[key], Join(path, key), c.ports));
+    }
+    if (const YAML::Node lc = n["lifecycle"]) {
+      BERTH_TRY(Keys(lc, path + ".lifecycle", {"preStop"}));
+      if (const YAML::Node ps = lc["preStop"]) {
+        BERTH_TRY(Keys(ps, path + ".lifecycle.preStop", {"exec"}));
+        BERTH_TRY(Keys(ps["exec"], path + ".lifecycle.preStop.exec", {"command"}));
+        BERTH_ASSIGN_OR_RETURN(c.pre_stop_exec, Strings(ps["exec"]["command"],
+                                                        path + ".lifecycle.preStop.exec.command"));
+      }
+    }
+    if (n["volumeMounts"]) {
+      BERTH_ASSIGN_OR_RETURN(c.volume_mounts, detail::ParseVolumeMounts(*this, n["volumeMounts"],
+                                                                        path + ".volumeMounts"));
+    }
     return c;
   }
 
@@ -233,7 +191,7 @@ class Parser {
     if (!spec) return Fail("spec", "Required value");
     BERTH_TRY(Keys(spec, "spec",
                    {"containers", "initContainers", "restartPolicy",
-                    "terminationGracePeriodSeconds", "shareProcessNamespace"}));
+                    "terminationGracePeriodSeconds", "shareProcessNamespace", "volumes"}));
     if (!spec["containers"]) return Fail("spec.containers", "Required value");
     BERTH_ASSIGN_OR_RETURN(pod.containers, ParseContainers(spec["containers"], "spec.containers"));
     if (pod.containers.empty()) return Fail("spec.containers", "Required value");
@@ -275,11 +233,28 @@ class Parser {
       BERTH_ASSIGN_OR_RETURN(pod.share_process_namespace,
                              Bool(spec["shareProcessNamespace"], "spec.shareProcessNamespace"));
     }
+    if (spec["volumes"]) {
+      BERTH_ASSIGN_OR_RETURN(pod.volumes,
+                             detail::ParseVolumes(*this, spec["volumes"], "spec.volumes"));
+    }
+    // Every mount names a volume of the pod.
+    for (const auto* list : {&pod.init_containers, &pod.containers}) {
+      const std::string field = list == &pod.containers ? "spec.containers" : "spec.initContainers";
+      for (size_t i = 0; i < list->size(); ++i) {
+        const auto& mounts = (*list)[i].volume_mounts;
+        for (size_t m = 0; m < mounts.size(); ++m) {
+          bool found = false;
+          for (const Volume& v : pod.volumes) found = found || v.name == mounts[m].name;
+          if (!found) {
+            return Fail(
+                field + "[" + std::to_string(i) + "].volumeMounts[" + std::to_string(m) + "].name",
+                "Not found: \"" + mounts[m].name + "\"");
+          }
+        }
+      }
+    }
     return pod;
   }
-
- private:
-  std::string what_;
 };
 
 }  // namespace

@@ -2,7 +2,10 @@
 // (name, namespace, uid, labels, annotations), restartPolicy,
 // terminationGracePeriodSeconds, shareProcessNamespace, and containers /
 // initContainers with name, image, command, args, env (literal values),
-// workingDir, ports, resources (requests/limits for cpu and memory). Any
+// workingDir, ports, resources (requests/limits for cpu and memory),
+// securityContext, liveness/readiness/startup probes (exec, httpGet,
+// tcpSocket), lifecycle.preStop.exec, volumeMounts; volumes (emptyDir,
+// hostPath, configMap, secret). Any
 // other field is an error naming its path ("spec.containers[0].foo: unknown
 // field"), as are impossible values. Values only; thread-safe.
 // Errors: EINVAL with the file name and field path.
@@ -35,6 +38,32 @@ struct Resources {
   std::optional<int64_t> memory_request_bytes, memory_limit_bytes;
 };
 
+struct SecurityContext {
+  std::optional<int64_t> run_as_user, run_as_group;
+  bool read_only_root_filesystem = false;
+  bool privileged = false;
+  std::optional<bool> allow_privilege_escalation;
+  std::vector<std::string> capabilities_add, capabilities_drop;  // "NET_ADMIN"
+  std::string seccomp_profile = "RuntimeDefault";                // or "Unconfined"
+};
+
+enum class ProbeKind { kExec, kHttpGet, kTcpSocket };
+
+struct Probe {
+  ProbeKind kind = ProbeKind::kExec;
+  std::vector<std::string> command;  // exec
+  std::string path = "/";            // httpGet
+  int port = 0;                      // httpGet, tcpSocket (a number or a named container port)
+  int64_t initial_delay_seconds = 0, period_seconds = 10, timeout_seconds = 1;
+  int64_t success_threshold = 1, failure_threshold = 3;
+};
+
+struct VolumeMount {
+  std::string name;
+  std::string mount_path;
+  bool read_only = false;
+};
+
 struct ContainerSpec {
   std::string name;
   std::string image;
@@ -44,6 +73,21 @@ struct ContainerSpec {
   std::string working_dir;
   std::vector<ContainerPort> ports;
   Resources resources;
+  SecurityContext security;
+  std::optional<Probe> liveness, readiness, startup;
+  std::vector<std::string> pre_stop_exec;  // lifecycle.preStop.exec.command
+  std::vector<VolumeMount> volume_mounts;
+};
+
+enum class VolumeKind { kEmptyDir, kHostPath, kConfigMap, kSecret };
+
+struct Volume {
+  std::string name;
+  VolumeKind kind = VolumeKind::kEmptyDir;
+  bool memory = false;                // emptyDir.medium: Memory (tmpfs)
+  std::optional<int64_t> size_limit;  // emptyDir.sizeLimit, bytes
+  std::string source;                 // hostPath.path, configMap.name, secret.secretName
+  int default_mode = 0644;            // configMap / secret; secrets default 0400
 };
 
 enum class RestartPolicy { kAlways, kOnFailure, kNever };
@@ -59,6 +103,7 @@ struct PodManifest {
   bool share_process_namespace = false;
   std::vector<ContainerSpec> init_containers;
   std::vector<ContainerSpec> containers;
+  std::vector<Volume> volumes;
 };
 
 // `what` names the source in errors ("web.yaml").

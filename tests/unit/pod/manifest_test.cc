@@ -121,6 +121,89 @@ TEST(PodManifestTest, ErrorsNameTheFileAndThePath) {
   EXPECT_NE(ErrorOf("").find("empty document"), std::string::npos);
 }
 
+constexpr const char* kFull = R"(apiVersion: v1
+kind: Pod
+metadata: {name: full}
+spec:
+  volumes:
+    - {name: scratch, emptyDir: {medium: Memory, sizeLimit: 64Mi}}
+    - {name: cache, emptyDir: {}}
+    - {name: host, hostPath: {path: /var/log}}
+    - {name: conf, configMap: {name: web-conf}}
+    - {name: creds, secret: {secretName: web-creds}}
+  containers:
+    - name: app
+      image: busybox
+      ports: [{name: http, containerPort: 8080}]
+      securityContext:
+        runAsUser: 1000
+        runAsGroup: 1000
+        readOnlyRootFilesystem: true
+        allowPrivilegeEscalation: false
+        capabilities: {add: [NET_BIND_SERVICE], drop: [ALL]}
+        seccompProfile: {type: RuntimeDefault}
+      livenessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 5, failureThreshold: 2}
+      readinessProbe: {tcpSocket: {port: 8080}, initialDelaySeconds: 1}
+      startupProbe: {exec: {command: [cat, /tmp/ready]}}
+      lifecycle: {preStop: {exec: {command: [sh, -c, "sleep 1"]}}}
+      volumeMounts:
+        - {name: scratch, mountPath: /tmp}
+        - {name: creds, mountPath: /etc/creds, readOnly: true}
+)";
+
+TEST(PodManifestTest, SecurityProbesLifecycleAndVolumes) {
+  auto p = ParsePodManifest(kFull, "full.yaml");
+  ASSERT_OK(p);
+  const ContainerSpec& c = p->containers[0];
+  EXPECT_EQ(*c.security.run_as_user, 1000);
+  EXPECT_TRUE(c.security.read_only_root_filesystem);
+  EXPECT_FALSE(*c.security.allow_privilege_escalation);
+  EXPECT_EQ(c.security.capabilities_drop[0], "ALL");
+  ASSERT_TRUE(c.liveness.has_value());
+  EXPECT_EQ(c.liveness->kind, ProbeKind::kHttpGet);
+  EXPECT_EQ(c.liveness->port, 8080);  // the named port
+  EXPECT_EQ(c.liveness->period_seconds, 5);
+  EXPECT_EQ(c.readiness->kind, ProbeKind::kTcpSocket);
+  EXPECT_EQ(c.readiness->timeout_seconds, 1);  // default
+  EXPECT_EQ(c.startup->command[1], "/tmp/ready");
+  EXPECT_EQ(c.pre_stop_exec.size(), 3u);
+  ASSERT_EQ(p->volumes.size(), 5u);
+  EXPECT_TRUE(p->volumes[0].memory);
+  EXPECT_EQ(*p->volumes[0].size_limit, 64 << 20);
+  EXPECT_EQ(p->volumes[2].source, "/var/log");
+  EXPECT_EQ(p->volumes[4].kind, VolumeKind::kSecret);
+  EXPECT_EQ(p->volumes[4].default_mode, 0400);
+  EXPECT_TRUE(c.volume_mounts[1].read_only);
+}
+
+TEST(PodManifestTest, BadSecurityProbesAndVolumesNameTheField) {
+  const std::string base = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n";
+  EXPECT_NE(ErrorOf(base + "  - {name: c, image: x, livenessProbe: {periodSeconds: 3}}\n")
+                .find("spec.containers[0].livenessProbe: must specify exactly one handler type"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(base + "  - {name: c, image: x, readinessProbe: {httpGet: {port: web}}}\n")
+                .find("readinessProbe.httpGet.port: no container port named \"web\""),
+            std::string::npos);
+  EXPECT_NE(
+      ErrorOf(base +
+              "  - {name: c, image: x, securityContext: {seccompProfile: {type: Localhost}}}\n")
+          .find("securityContext.seccompProfile.type: Unsupported value"),
+      std::string::npos);
+  EXPECT_NE(ErrorOf(base + "  - {name: c, image: x, volumeMounts: [{name: v, mountPath: /v}]}\n")
+                .find("spec.containers[0].volumeMounts[0].name: Not found: \"v\""),
+            std::string::npos);
+  EXPECT_NE(
+      ErrorOf(
+          base +
+          "  - {name: c, image: x}\n  volumes: [{name: v, emptyDir: {}, hostPath: {path: /}}]\n")
+          .find("spec.volumes[0]: must specify exactly one volume source"),
+      std::string::npos);
+  EXPECT_NE(
+      ErrorOf(base + "  - {name: c, image: x}\n  volumes: [{name: v, hostPath: {path: rel}}]\n")
+          .find("spec.volumes[0].hostPath.path: must be an absolute path"),
+      std::string::npos);
+}
+
 TEST(QuantityTest, CpuAndBytes) {
   EXPECT_EQ(*ParseMilliCpu("500m"), 500);
   EXPECT_EQ(*ParseMilliCpu("2"), 2000);
