@@ -14,12 +14,10 @@
 #include <CLI/CLI.hpp>
 
 #include "collector.h"
+#include "ebpf_sources.h"
 
 #include "berth/cgroups/cgroup.h"
 #include "berth/common/file.h"
-#include "berth/ebpf/netstat.h"
-#include "berth/ebpf/runqlat.h"
-#include "berth/ebpf/service_lb.h"
 
 namespace {
 
@@ -43,61 +41,6 @@ berth::Result<berth::metrics::Target> ParseTargetFlag(const std::string& flag) {
   }
   return t;
 }
-
-// The eBPF cgroup_skb counters as the collector's network source.
-class EbpfNetwork : public berth::metrics::NetworkSource {
- public:
-  explicit EbpfNetwork(std::unique_ptr<berth::ebpf::NetStats> s) : s_(std::move(s)) {}
-  berth::Result<std::optional<berth::metrics::NetworkCounters>> Lookup(uint64_t id) const override {
-    BERTH_ASSIGN_OR_RETURN(std::optional<berth::ebpf::NetCounters> c, s_->Lookup(id));
-    if (!c) return std::optional<berth::metrics::NetworkCounters>();
-    return std::optional<berth::metrics::NetworkCounters>(
-        berth::metrics::NetworkCounters{c->rx_bytes, c->rx_packets, c->tx_bytes, c->tx_packets});
-  }
-
- private:
-  std::unique_ptr<berth::ebpf::NetStats> s_;
-};
-
-class EbpfRunqueue : public berth::metrics::RunqueueSource {
- public:
-  explicit EbpfRunqueue(std::unique_ptr<berth::ebpf::Runqlat> r) : r_(std::move(r)) {}
-  berth::Result<std::optional<berth::metrics::RunqueueHistogram>> Lookup(
-      uint64_t id) const override {
-    BERTH_ASSIGN_OR_RETURN(std::optional<berth::ebpf::RunqueueHistogram> h, r_->Lookup(id));
-    if (!h) return std::optional<berth::metrics::RunqueueHistogram>();
-    return std::optional<berth::metrics::RunqueueHistogram>(berth::metrics::RunqueueHistogram{
-        {h->counts.begin(), h->counts.end()}, h->sum_ns, h->count});
-  }
-
- private:
-  std::unique_ptr<berth::ebpf::Runqlat> r_;
-};
-
-// The agent's pinned service load balancer maps, read-only.
-class PinnedServices : public berth::metrics::ServiceSource {
- public:
-  explicit PinnedServices(fs::path dir) : dir_(std::move(dir)) {}
-  berth::Result<std::vector<berth::metrics::ServiceCounters>> List() const override {
-    BERTH_ASSIGN_OR_RETURN(std::vector<berth::ebpf::ServiceState> states,
-                           berth::ebpf::ReadPinnedServices(dir_));
-    std::vector<berth::metrics::ServiceCounters> out;
-    for (const auto& st : states) {
-      berth::metrics::ServiceCounters c{st.service.key.String(), st.connections, {}};
-      for (size_t i = 0; i < st.service.backends.size(); ++i) {
-        const auto& b = st.service.backends[i];
-        const std::string addr =
-            b.address.is_v4() ? b.address.String() : "[" + b.address.String() + "]";
-        c.backends.emplace_back(addr + ":" + std::to_string(b.port), st.backend_connections[i]);
-      }
-      out.push_back(std::move(c));
-    }
-    return out;
-  }
-
- private:
-  fs::path dir_;
-};
 
 }  // namespace
 
@@ -142,29 +85,34 @@ int main(int argc, char** argv) {
   } else {
     options.cgroup_mount = cgroup_mount;
   }
-  std::unique_ptr<EbpfNetwork> network;
+  // The eBPF owners live for the whole run; the sources borrow them.
+  std::unique_ptr<berth::ebpf::NetStats> netstat;
+  std::unique_ptr<berth::metrics::EbpfNetworkSource> network;
   if (!netstat_cgroup.empty()) {
     auto stats = berth::ebpf::NetStats::Open({netstat_cgroup, fs::path(bpf_pin_dir) / "netstat"});
     if (!stats.ok()) {
       (void)std::fprintf(stderr, "berth-metrics: %s\n", stats.error().ToString().c_str());
       return 1;
     }
-    network = std::make_unique<EbpfNetwork>(std::move(*stats));
+    netstat = std::move(*stats);
+    network = std::make_unique<berth::metrics::EbpfNetworkSource>(*netstat);
     options.network = network.get();
   }
-  std::unique_ptr<EbpfRunqueue> runqueue;
+  std::unique_ptr<berth::ebpf::Runqlat> runqlat;
+  std::unique_ptr<berth::metrics::EbpfRunqueueSource> runqueue;
   if (runqueue_latency) {
     auto r = berth::ebpf::Runqlat::Open({fs::path(bpf_pin_dir) / "runqlat"});
     if (!r.ok()) {
       (void)std::fprintf(stderr, "berth-metrics: %s\n", r.error().ToString().c_str());
       return 1;
     }
-    runqueue = std::make_unique<EbpfRunqueue>(std::move(*r));
+    runqlat = std::move(*r);
+    runqueue = std::make_unique<berth::metrics::EbpfRunqueueSource>(*runqlat);
     options.runqueue = runqueue.get();
   }
-  std::unique_ptr<PinnedServices> services;
+  std::unique_ptr<berth::metrics::PinnedServicesSource> services;
   if (!service_lb_pin_dir.empty()) {
-    services = std::make_unique<PinnedServices>(service_lb_pin_dir);
+    services = std::make_unique<berth::metrics::PinnedServicesSource>(service_lb_pin_dir);
     options.services = services.get();
   }
   const size_t colon = listen.rfind(':');

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -96,6 +98,23 @@ std::string MissingFeature(Feature f) {
       return "";
   }
   return "unknown feature";
+}
+
+UniqueFd ReceiveFd(int sock) {
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) < 0) return UniqueFd();
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return UniqueFd();
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+  return UniqueFd(fd);
 }
 
 }  // namespace berth::testing

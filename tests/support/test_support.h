@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "berth/common/error.h"
+#include "berth/common/unique_fd.h"
 
 namespace berth::testing {
 
@@ -24,6 +25,9 @@ const char* FeatureName(Feature f);
 // Empty when present, else why it is missing.
 std::string MissingFeature(Feature f);
 bool IsRoot();
+// Receives one fd sent with SCM_RIGHTS (runc's console socket protocol);
+// an invalid UniqueFd on failure.
+UniqueFd ReceiveFd(int sock);
 
 }  // namespace berth::testing
 

@@ -345,26 +345,6 @@ TEST_F(ContainerLifecycleTest, JoinsUserNamespaceByPathAndOwnsItsNewNamespaces) 
   EXPECT_FALSE(std::filesystem::exists(CgroupDir("joinuser2")));
 }
 
-// Receives one fd sent with SCM_RIGHTS (runc's console socket protocol).
-UniqueFd ReceiveFd(int sock) {
-  char byte;
-  struct iovec iov {
-    &byte, 1
-  };
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) < 0) return UniqueFd();
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return UniqueFd();
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-  return UniqueFd(fd);
-}
-
 TEST_F(ContainerLifecycleTest, TerminalThroughConsoleSocket) {
   std::string path = (dir_ / "console.sock").string();
   UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -388,7 +368,7 @@ TEST_F(ContainerLifecycleTest, TerminalThroughConsoleSocket) {
   if (::poll(&pfd, 1, 10000) == 1) {
     conn.reset(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
   }
-  UniqueFd master = conn ? ReceiveFd(conn.get()) : UniqueFd();
+  UniqueFd master = conn ? berth::testing::ReceiveFd(conn.get()) : UniqueFd();
   bg.join();
   ASSERT_OK(init);
   pids_.push_back(init->pid);
@@ -439,7 +419,7 @@ TEST_F(ContainerLifecycleTest, ExecWithATerminal) {
   pids_.push_back(*pid);
   UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
   ASSERT_TRUE(conn.valid());
-  UniqueFd master = ReceiveFd(conn.get());
+  UniqueFd master = berth::testing::ReceiveFd(conn.get());
   ASSERT_TRUE(master.valid());
   Exit e = Wait(*pid, nullptr);
   EXPECT_TRUE(e.Exited(0)) << e.status;

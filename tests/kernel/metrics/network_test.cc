@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 
 #include "collector.h"
+#include "ebpf_sources.h"
 #include "netns_world.h"
 #include "test_support.h"
 
@@ -28,20 +29,6 @@ namespace berth::metrics {
 namespace {
 
 namespace fs = std::filesystem;
-
-class EbpfNetwork : public NetworkSource {
- public:
-  explicit EbpfNetwork(const ebpf::NetStats& s) : s_(s) {}
-  Result<std::optional<NetworkCounters>> Lookup(uint64_t id) const override {
-    BERTH_ASSIGN_OR_RETURN(std::optional<ebpf::NetCounters> c, s_.Lookup(id));
-    if (!c) return std::optional<NetworkCounters>();
-    return std::optional<NetworkCounters>(
-        NetworkCounters{c->rx_bytes, c->rx_packets, c->tx_bytes, c->tx_packets});
-  }
-
- private:
-  const ebpf::NetStats& s_;
-};
 
 TEST(MetricsNetworkTest, KnownUdpBytesShowInTheNetworkSeries) {
   REQUIRE_ROOT();
@@ -96,7 +83,7 @@ TEST(MetricsNetworkTest, KnownUdpBytesShowInTheNetworkSeries) {
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
     ::close(srv);
-    EbpfNetwork source(**stats);
+    EbpfNetworkSource source(**stats);
     Collector collector({h->mount, "/sys", &source});
     auto text = collector.Collect({{path, {{"container", "sender"}}}});
     ASSERT_OK(text);

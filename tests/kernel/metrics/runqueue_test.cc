@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "collector.h"
+#include "ebpf_sources.h"
 #include "test_support.h"
 
 #include "berth/cgroups/cgroup.h"
@@ -26,20 +27,6 @@ namespace berth::metrics {
 namespace {
 
 namespace fs = std::filesystem;
-
-class EbpfRunqueue : public RunqueueSource {
- public:
-  explicit EbpfRunqueue(const ebpf::Runqlat& r) : r_(r) {}
-  Result<std::optional<RunqueueHistogram>> Lookup(uint64_t id) const override {
-    BERTH_ASSIGN_OR_RETURN(std::optional<ebpf::RunqueueHistogram> h, r_.Lookup(id));
-    if (!h) return std::optional<RunqueueHistogram>();
-    return std::optional<RunqueueHistogram>(
-        RunqueueHistogram{{h->counts.begin(), h->counts.end()}, h->sum_ns, h->count});
-  }
-
- private:
-  const ebpf::Runqlat& r_;
-};
 
 TEST(MetricsRunqueueTest, BurnersThatShareCoresShowRunqueueLatency) {
   REQUIRE_ROOT();
@@ -75,7 +62,7 @@ TEST(MetricsRunqueueTest, BurnersThatShareCoresShowRunqueueLatency) {
       pids.push_back(pid);
     }
     for (pid_t p : pids) ::waitpid(p, nullptr, 0);
-    EbpfRunqueue source(**runq);
+    EbpfRunqueueSource source(**runq);
     Collector collector({h->mount, "/sys", nullptr, &source});
     auto text = collector.Collect({{path, {{"container", "burn"}}}});
     ASSERT_OK(text);

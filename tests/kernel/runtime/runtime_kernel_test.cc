@@ -252,26 +252,6 @@ TEST_F(RuntimeKernelTest, FailedMountIsReportedAndUnwound) {
   EXPECT_FALSE(std::filesystem::exists(root_ / "badmount"));
 }
 
-// Receives one fd sent with SCM_RIGHTS (runc's console socket protocol).
-int ReceiveFd(int sock) {
-  char byte;
-  struct iovec iov {
-    &byte, 1
-  };
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) < 0) return -1;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-  return fd;
-}
-
 TEST_F(RuntimeKernelTest, TerminalThroughConsoleSocket) {
   std::string sock_path = (dir_ / "console.sock").string();
   int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -294,18 +274,18 @@ TEST_F(RuntimeKernelTest, TerminalThroughConsoleSocket) {
     listener, POLLIN, 0
   };
   int conn = ::poll(&pfd, 1, 10000) == 1 ? ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC) : -1;
-  int master = conn >= 0 ? ReceiveFd(conn) : -1;
+  UniqueFd master = conn >= 0 ? berth::testing::ReceiveFd(conn) : UniqueFd();
   bg.join();
   ::close(listener);
   if (conn >= 0) ::close(conn);
   ASSERT_EQ(created.exit_code, 0) << created.err;
-  ASSERT_GE(master, 0);
+  ASSERT_TRUE(master);
   ASSERT_EQ(Runtime({"start", "tty"}).exit_code, 0);
   std::string out;
   char buf[256];
   ssize_t n;
-  while ((n = ::read(master, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(master);
+  while ((n = ::read(master.get(), buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  master.reset();
   EXPECT_NE(out.find("/dev/pts/0"), std::string::npos) << out;
   EXPECT_NE(out.find("33 101"), std::string::npos) << out;
 }

@@ -1,6 +1,6 @@
-// IPv4 and IPv6 addresses and prefixes as values (pod networking, services): parsing, printing and the
-// arithmetic IPAM needs (the n-th address of a prefix, membership, size).
-// Values only; thread-safe. Errors: EINVAL naming the text.
+// IPv4 and IPv6 addresses and prefixes as values (pod networking, services): parsing, printing and
+// the arithmetic IPAM needs (the n-th address of a prefix, membership, size). Values only;
+// thread-safe. Errors: EINVAL naming the text.
 #pragma once
 
 #include <array>
