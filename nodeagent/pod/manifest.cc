@@ -50,11 +50,72 @@ class Parser : public detail::YamlReader {
     return r;
   }
 
+  // env[i]: a literal value, or valueFrom a key of a ConfigMap or Secret
+  // (files the agent reads at container start).
+  Result<EnvVar> ParseEnvVar(const YAML::Node& n, const std::string& p) const {
+    BERTH_TRY(Keys(n, p, {"name", "value", "valueFrom"}));
+    EnvVar v;
+    if (!n["name"]) return Fail(p + ".name", "Required value");
+    BERTH_ASSIGN_OR_RETURN(v.name, String(n["name"], p + ".name"));
+    if (v.name.empty() || v.name.find('=') != std::string::npos) {
+      return Fail(p + ".name", "\"" + v.name + "\" must be a non-empty name without '='");
+    }
+    if (n["value"] && n["valueFrom"]) {
+      return Fail(p + ".valueFrom", "may not be specified when `value` is not empty");
+    }
+    if (n["value"]) {
+      BERTH_ASSIGN_OR_RETURN(v.value, String(n["value"], p + ".value"));
+    }
+    if (const YAML::Node from = n["valueFrom"]) {
+      const std::string fp = p + ".valueFrom";
+      BERTH_TRY(Keys(from, fp, {"configMapKeyRef", "secretKeyRef"}));
+      if (from.size() != 1)
+        return Fail(fp, "must specify exactly one of configMapKeyRef, secretKeyRef");
+      const bool cm = static_cast<bool>(from["configMapKeyRef"]);
+      const std::string rp = fp + (cm ? ".configMapKeyRef" : ".secretKeyRef");
+      const YAML::Node ref = cm ? from["configMapKeyRef"] : from["secretKeyRef"];
+      BERTH_TRY(Keys(ref, rp, {"name", "key", "optional"}));
+      KeyRef k;
+      k.source = cm ? ConfigSource::kConfigMap : ConfigSource::kSecret;
+      if (!ref["name"]) return Fail(rp + ".name", "Required value");
+      if (!ref["key"]) return Fail(rp + ".key", "Required value");
+      BERTH_ASSIGN_OR_RETURN(k.name, String(ref["name"], rp + ".name"));
+      BERTH_ASSIGN_OR_RETURN(k.key, String(ref["key"], rp + ".key"));
+      if (ref["optional"]) {
+        BERTH_ASSIGN_OR_RETURN(k.optional, Bool(ref["optional"], rp + ".optional"));
+      }
+      v.value_from = std::move(k);
+    }
+    return v;
+  }
+
+  Result<EnvFromSource> ParseEnvFrom(const YAML::Node& n, const std::string& p) const {
+    BERTH_TRY(Keys(n, p, {"configMapRef", "secretRef", "prefix"}));
+    EnvFromSource e;
+    if (n["prefix"]) {
+      BERTH_ASSIGN_OR_RETURN(e.prefix, String(n["prefix"], p + ".prefix"));
+    }
+    const bool cm = static_cast<bool>(n["configMapRef"]);
+    if (cm == static_cast<bool>(n["secretRef"])) {
+      return Fail(p, "must specify exactly one of configMapRef, secretRef");
+    }
+    const std::string rp = p + (cm ? ".configMapRef" : ".secretRef");
+    const YAML::Node ref = cm ? n["configMapRef"] : n["secretRef"];
+    BERTH_TRY(Keys(ref, rp, {"name", "optional"}));
+    e.source = cm ? ConfigSource::kConfigMap : ConfigSource::kSecret;
+    if (!ref["name"]) return Fail(rp + ".name", "Required value");
+    BERTH_ASSIGN_OR_RETURN(e.name, String(ref["name"], rp + ".name"));
+    if (ref["optional"]) {
+      BERTH_ASSIGN_OR_RETURN(e.optional, Bool(ref["optional"], rp + ".optional"));
+    }
+    return e;
+  }
+
   Result<ContainerSpec> ParseContainer(const YAML::Node& n, const std::string& path) const {
     BERTH_TRY(Keys(n, path,
-                   {"name", "image", "command", "args", "env", "workingDir", "ports", "resources",
-                    "securityContext", "livenessProbe", "readinessProbe", "startupProbe",
-                    "lifecycle", "volumeMounts"}));
+                   {"name", "image", "command", "args", "env", "envFrom", "workingDir", "ports",
+                    "resources", "securityContext", "livenessProbe", "readinessProbe",
+                    "startupProbe", "lifecycle", "volumeMounts"}));
     ContainerSpec c;
     if (!n["name"]) return Fail(path + ".name", "Required value");
     BERTH_ASSIGN_OR_RETURN(c.name, String(n["name"], path + ".name"));
@@ -77,15 +138,17 @@ class Parser : public detail::YamlReader {
     if (const YAML::Node env = n["env"]) {
       if (!env.IsSequence()) return Fail(path + ".env", "expected a list");
       for (size_t i = 0; i < env.size(); ++i) {
-        const std::string p = path + ".env[" + std::to_string(i) + "]";
-        BERTH_TRY(Keys(env[i], p, {"name", "value"}));
-        EnvVar v;
-        if (!env[i]["name"]) return Fail(p + ".name", "Required value");
-        BERTH_ASSIGN_OR_RETURN(v.name, String(env[i]["name"], p + ".name"));
-        if (env[i]["value"]) {
-          BERTH_ASSIGN_OR_RETURN(v.value, String(env[i]["value"], p + ".value"));
-        }
+        BERTH_ASSIGN_OR_RETURN(EnvVar v,
+                               ParseEnvVar(env[i], path + ".env[" + std::to_string(i) + "]"));
         c.env.push_back(std::move(v));
+      }
+    }
+    if (const YAML::Node from = n["envFrom"]) {
+      if (!from.IsSequence()) return Fail(path + ".envFrom", "expected a list");
+      for (size_t i = 0; i < from.size(); ++i) {
+        BERTH_ASSIGN_OR_RETURN(EnvFromSource e,
+                               ParseEnvFrom(from[i], path + ".envFrom[" + std::to_string(i) + "]"));
+        c.env_from.push_back(std::move(e));
       }
     }
     if (const YAML::Node ports = n["ports"]) {

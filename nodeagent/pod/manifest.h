@@ -1,14 +1,13 @@
 // Kubernetes v1 Pod manifests, the fields Berth supports so far: metadata
 // (name, namespace, uid, labels, annotations), restartPolicy,
 // terminationGracePeriodSeconds, shareProcessNamespace, and containers /
-// initContainers with name, image, command, args, env (literal values),
-// workingDir, ports, resources (requests/limits for cpu and memory),
-// securityContext, liveness/readiness/startup probes (exec, httpGet,
-// tcpSocket), lifecycle.preStop.exec, volumeMounts; volumes (emptyDir,
-// hostPath, configMap, secret). Any
-// other field is an error naming its path ("spec.containers[0].foo: unknown
-// field"), as are impossible values. Values only; thread-safe.
-// Errors: EINVAL with the file name and field path.
+// initContainers with name, image, command, args, env (literal values and
+// ConfigMap/Secret keys: valueFrom, envFrom), workingDir, ports, resources
+// (requests/limits for cpu and memory), securityContext, liveness/readiness/
+// startup probes (exec, httpGet, tcpSocket), lifecycle.preStop.exec,
+// volumeMounts; volumes (emptyDir, hostPath, configMap, secret). Any other field is an error naming
+// its path ("spec.containers[0].foo: unknown field"), as are impossible values. Values only;
+// thread-safe. Errors: EINVAL with the file name and field path.
 #pragma once
 
 #include <cstdint>
@@ -22,9 +21,27 @@
 
 namespace berth::nodeagent {
 
+// ConfigMaps and Secrets are files on the node: <dir>/<name>/<key>.
+enum class ConfigSource { kConfigMap, kSecret };
+
+struct KeyRef {
+  ConfigSource source = ConfigSource::kConfigMap;
+  std::string name, key;
+  bool optional = false;
+};
+
 struct EnvVar {
   std::string name;
   std::string value;
+  std::optional<KeyRef> value_from;  // valueFrom.configMapKeyRef / secretKeyRef
+};
+
+// envFrom: every key of a ConfigMap or Secret, as prefix + key.
+struct EnvFromSource {
+  ConfigSource source = ConfigSource::kConfigMap;
+  std::string name;
+  std::string prefix;
+  bool optional = false;
 };
 
 struct ContainerPort {
@@ -70,6 +87,7 @@ struct ContainerSpec {
   std::vector<std::string> command;
   std::vector<std::string> args;
   std::vector<EnvVar> env;
+  std::vector<EnvFromSource> env_from;
   std::string working_dir;
   std::vector<ContainerPort> ports;
   Resources resources;

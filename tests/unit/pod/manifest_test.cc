@@ -220,3 +220,72 @@ TEST(QuantityTest, CpuAndBytes) {
 
 }  // namespace
 }  // namespace berth::nodeagent
+
+namespace berth::nodeagent {
+namespace {
+
+constexpr const char* kEnvFiles = R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: env}
+spec:
+  containers:
+    - name: app
+      image: busybox
+      env:
+        - name: DB_HOST
+          valueFrom: {configMapKeyRef: {name: db, key: host}}
+        - name: DB_PASS
+          valueFrom: {secretKeyRef: {name: db-creds, key: password, optional: true}}
+      envFrom:
+        - configMapRef: {name: common}
+        - prefix: S_
+          secretRef: {name: tokens}
+)";
+
+TEST(PodManifestEnvTest, ValueFromAndEnvFrom) {
+  auto p = ParsePodManifest(kEnvFiles, "env.yaml");
+  ASSERT_OK(p);
+  const ContainerSpec& c = p->containers[0];
+  ASSERT_EQ(c.env.size(), 2u);
+  ASSERT_TRUE(c.env[0].value_from.has_value());
+  EXPECT_EQ(c.env[0].value_from->source, ConfigSource::kConfigMap);
+  EXPECT_EQ(c.env[0].value_from->name, "db");
+  EXPECT_EQ(c.env[0].value_from->key, "host");
+  EXPECT_FALSE(c.env[0].value_from->optional);
+  EXPECT_EQ(c.env[1].value_from->source, ConfigSource::kSecret);
+  EXPECT_TRUE(c.env[1].value_from->optional);
+  ASSERT_EQ(c.env_from.size(), 2u);
+  EXPECT_EQ(c.env_from[0].source, ConfigSource::kConfigMap);
+  EXPECT_EQ(c.env_from[0].name, "common");
+  EXPECT_EQ(c.env_from[1].source, ConfigSource::kSecret);
+  EXPECT_EQ(c.env_from[1].prefix, "S_");
+}
+
+TEST(PodManifestEnvTest, BadEnvSourcesNameTheField) {
+  auto bad = [](const std::string& env) {
+    auto r = ParsePodManifest(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n    - name: a\n     "
+        " image: b\n" +
+            env,
+        "x.yaml");
+    return r.ok() ? std::string() : r.error().ToString();
+  };
+  EXPECT_NE(bad("      env: [{name: A, value: x, valueFrom: {configMapKeyRef: {name: c, key: k}}}]")
+                .find("spec.containers[0].env[0].valueFrom"),
+            std::string::npos);
+  EXPECT_NE(bad("      env: [{name: A, valueFrom: {configMapKeyRef: {name: c}}}]")
+                .find("spec.containers[0].env[0].valueFrom.configMapKeyRef.key: Required value"),
+            std::string::npos);
+  EXPECT_NE(bad("      env: [{name: A, valueFrom: {fieldRef: {fieldPath: x}}}]")
+                .find("spec.containers[0].env[0].valueFrom.fieldRef"),
+            std::string::npos);
+  EXPECT_NE(bad("      envFrom: [{configMapRef: {name: a}, secretRef: {name: b}}]")
+                .find("spec.containers[0].envFrom[0]: must specify exactly one"),
+            std::string::npos);
+  EXPECT_NE(bad("      env: [{name: \"A=B\", value: x}]").find("spec.containers[0].env[0].name"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth::nodeagent
