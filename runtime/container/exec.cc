@@ -107,6 +107,11 @@ Result<pid_t> SpawnExec(const ExecOptions& o) {
   if (helper < 0) return Error::FromErrno("fork");
   if (helper == 0) {
     (void)parent_end.release();
+    for (int fd = 0; fd < 3; ++fd) {
+      if (o.stdio[fd] >= 0 && ::dup2(o.stdio[fd], fd) < 0) {
+        FailChild(child_end.get(), Error::FromErrno("dup2 exec stdio"));
+      }
+    }
     UniqueFd console;
     if (o.process.terminal) {
       auto c = container_internal::ConnectConsoleSocket(o.console_socket);

@@ -77,6 +77,10 @@ struct ExecOptions {
   std::optional<Seccomp> seccomp;  // the container's, from its spec
   std::string console_socket;
   int preserve_fds = 0;
+  // Without a terminal the process gets these as fds 0, 1, 2 (dup2'd in the
+  // forked helper, so a multi-threaded caller's own stdio is untouched);
+  // -1 keeps the caller's.
+  int stdio[3] = {-1, -1, -1};
 };
 
 // Starts a process inside a running container; returns its pid (a child of
