@@ -1,7 +1,8 @@
-// berth-agent: the node agent. For now it serves the image store from the
-// command line (`berth-agent image ...`); pods come in a later issue.
+// berth-agent: the node agent. `run` serves pods; `image ...` manages the
+// image store from the command line.
 #include <CLI/CLI.hpp>
 
+#include "agent_cli.h"
 #include "image_cli.h"
 
 #include "berth/common/log.h"
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   berth::nodeagent::ImageCliOptions image;
   berth::nodeagent::AddImageCommands(app, image, &exit_code);
+  berth::nodeagent::AddRunCommand(app, &exit_code);
   app.parse_complete_callback([&] {
     auto level = berth::log::ParseLevel(log_level);
     berth::log::Options opts;

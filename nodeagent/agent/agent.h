@@ -1,0 +1,86 @@
+// berth-agent's core: keeps the node's pods in line with the manifest
+// directory (static pods, like kubelet's --pod-manifest-path). Each pod has
+// a PodWorker; the uid of a pod without metadata.uid is a hash of its file's
+// content and the node name, so a changed manifest replaces the pod. On
+// start it adopts pods a previous agent left running (their shims and
+// sandboxes) and terminates pods whose manifest is gone. Shutdown() leaves
+// every container running for the next agent.
+//
+// Thread-safe: the AgentBackend methods are called from gRPC threads.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent_backend.h"
+#include "agent_config.h"
+#include "node_context.h"
+#include "pod_worker.h"
+
+#include "berth/common/unique_fd.h"
+#include "berth/netns/pod_network.h"
+#include "berth/runtime/image/store.h"
+
+namespace berth::nodeagent {
+
+// A manifest the agent refused, for status and logs.
+struct ManifestProblem {
+  std::filesystem::path file;
+  std::string error;
+};
+
+class Agent final : public AgentBackend {
+ public:
+  static Result<std::unique_ptr<Agent>> Create(AgentConfig config);
+  ~Agent() override;
+
+  // First sync (adopt, start, clean up), then watches the manifest dir.
+  Status Start();
+  // Ends the watcher and every pod worker; containers keep running.
+  void Shutdown();
+  // The first sync is done.
+  bool Ready() const { return ready_.load(); }
+  std::vector<ManifestProblem> Problems() const;
+  const AgentConfig& config() const { return config_; }
+  const NodeContext& context() const { return ctx_; }
+
+  std::vector<PodStatus> ListPods() const override;
+  Result<PodStatus> GetPod(const std::string& ns, const std::string& name) const override;
+  Result<std::filesystem::path> LogPath(const std::string& ns, const std::string& pod,
+                                        const std::string& container, bool previous) const override;
+  Result<std::unique_ptr<ExecProcess>> StartExec(const std::string& ns, const std::string& pod,
+                                                 const std::string& container,
+                                                 const std::vector<std::string>& command, bool tty,
+                                                 bool stdin) override;
+  Result<NodeStatus> GetNodeStatus() const override;
+
+ private:
+  explicit Agent(AgentConfig config) : config_(std::move(config)) {}
+  Status Sync();
+  void Watch();
+  // Joins and drops workers whose termination finished; holds mu_.
+  void ReapEnded();
+  // Pods with state on disk but no manifest: terminate them.
+  void TerminateOrphans(const std::map<std::string, PodManifest>& desired);
+  const PodWorker* Find(const std::string& ns, const std::string& name) const;
+
+  AgentConfig config_;
+  std::unique_ptr<netns::PodNetwork> network_;
+  std::optional<runtime::image::ImageStore> images_;
+  NodeContext ctx_;
+  std::filesystem::path cgroup_mount_;
+  mutable std::mutex mu_;  // guards workers_, ending_, problems_
+  std::map<std::string, std::unique_ptr<PodWorker>> workers_;  // by uid
+  std::vector<std::unique_ptr<PodWorker>> ending_;             // terminating
+  std::vector<ManifestProblem> problems_;
+  std::atomic<bool> ready_{false};
+  UniqueFd stop_;  // eventfd
+  std::thread watcher_;
+};
+
+}  // namespace berth::nodeagent
