@@ -1,8 +1,11 @@
 #include "berth/common/log.h"
 
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -93,6 +96,15 @@ Status Init(const Options& options) {
 
 bool Enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
 
+bool StderrIsJournal() {
+  const char* env = std::getenv("JOURNAL_STREAM");
+  if (env == nullptr) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(env, "%llu:%llu", &dev, &ino) != 2) return false;
+  struct stat st {};
+  return ::fstat(2, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
 std::string FormatLine(log::Format format, Level level, std::string_view time, std::string_view msg,
                        Fields fields) {
   if (format == log::Format::kJson) {
@@ -104,7 +116,16 @@ std::string FormatLine(log::Format format, Level level, std::string_view time, s
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   std::string line;
-  line.append(time).append(" ").append(LevelName(level)).append(" ").append(msg);
+  if (format == log::Format::kJournal) {
+    // syslog(3) priorities: LOG_DEBUG 7, LOG_INFO 6, LOG_WARNING 4, LOG_ERR 3.
+    static constexpr const char* kPriority[] = {"<7>", "<6>", "<4>", "<3>"};
+    line.append(kPriority[static_cast<int>(level)])
+        .append(LevelName(level))
+        .append(" ")
+        .append(msg);
+  } else {
+    line.append(time).append(" ").append(LevelName(level)).append(" ").append(msg);
+  }
   for (const Field& f : fields) {
     line.append(" ").append(f.key).append("=");
     if (NeedsQuotes(f.value)) {

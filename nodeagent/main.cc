@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     auto level = berth::log::ParseLevel(log_level);
     berth::log::Options opts;
     if (level.ok()) opts.level = *level;
+    if (berth::log::StderrIsJournal()) opts.format = berth::log::Format::kJournal;
     IgnoreError(berth::log::Init(opts), "logging falls back to stderr defaults");
   });
   CLI11_PARSE(app, argc, argv);

@@ -1,5 +1,7 @@
 #include "berth/common/log.h"
 
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -22,6 +24,20 @@ TEST(Log, JsonFormatIsOneObject) {
   EXPECT_EQ(j["msg"], "exec failed");
   EXPECT_EQ(j["time"], "T");
   EXPECT_EQ(j["path"], "/bin/x");
+}
+
+TEST(Log, JournalFormatCarriesSyslogPriority) {
+  EXPECT_EQ(FormatLine(log::Format::kJournal, Level::kWarn, "T", "slow", {{"ms", 12}}),
+            "<4>warning slow ms=12");
+  EXPECT_EQ(FormatLine(log::Format::kJournal, Level::kError, "T", "x", {}), "<3>error x");
+  EXPECT_EQ(FormatLine(log::Format::kJournal, Level::kDebug, "T", "x", {}), "<7>debug x");
+}
+
+TEST(Log, StderrIsJournalOnlyWhenTheStreamMatches) {
+  ::setenv("JOURNAL_STREAM", "1:2", 1);
+  EXPECT_FALSE(StderrIsJournal());
+  ::unsetenv("JOURNAL_STREAM");
+  EXPECT_FALSE(StderrIsJournal());
 }
 
 TEST(Log, ParseLevel) {

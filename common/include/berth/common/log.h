@@ -20,7 +20,10 @@
 namespace berth::log {
 
 enum class Level { kDebug, kInfo, kWarn, kError };
-enum class Format { kText, kJson };
+// kJournal: "<priority>level msg key=value" without a timestamp, for a
+// stderr connected to journald (sd-daemon(3) priority prefixes, so
+// `journalctl -p warning` filters by level).
+enum class Format { kText, kJson, kJournal };
 
 struct Options {
   Level level = Level::kInfo;
@@ -46,6 +49,9 @@ struct Field {
 using Fields = std::initializer_list<Field>;
 
 bool Enabled(Level level);
+// True when stderr is the journal stream systemd set up ($JOURNAL_STREAM
+// names its device and inode).
+bool StderrIsJournal();
 void Write(Level level, std::string_view msg, Fields fields = {});
 
 inline void Debug(std::string_view msg, Fields f = {}) { Write(Level::kDebug, msg, f); }
