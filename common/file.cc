@@ -42,9 +42,13 @@ Status WriteFile(const std::filesystem::path& path, std::string_view data) {
   return Ok();
 }
 
-Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+namespace {
+
+Status WriteAndRename(const std::filesystem::path& path, std::string_view data, mode_t mode,
+                      bool sync) {
   std::filesystem::path tmp = path;
-  tmp += ".tmp." + std::to_string(::getpid());
+  // pid and thread: two threads of one process may replace the same file.
+  tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(::gettid());
   {
     BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
     size_t off = 0;
@@ -58,7 +62,7 @@ Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data,
       }
       off += static_cast<size_t>(n);
     }
-    if (::fsync(fd.get()) < 0) {
+    if (sync && ::fsync(fd.get()) < 0) {
       Error e = Error::FromErrno("fsync " + tmp.string());
       ::unlink(tmp.c_str());
       return e;
@@ -69,11 +73,22 @@ Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data,
     ::unlink(tmp.c_str());
     return e;
   }
+  if (!sync) return Ok();
   auto dir =
       OpenFile(path.parent_path().empty() ? "." : path.parent_path(), O_RDONLY | O_DIRECTORY);
   if (!dir.ok()) return std::move(dir).error();
   if (::fsync(dir->get()) < 0) return Error::FromErrno("fsync " + path.parent_path().string());
   return Ok();
+}
+
+}  // namespace
+
+Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+  return WriteAndRename(path, data, mode, true);
+}
+
+Status WriteFileReplace(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+  return WriteAndRename(path, data, mode, false);
 }
 
 Status MakeDirs(const std::filesystem::path& path, mode_t mode) {

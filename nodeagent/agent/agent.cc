@@ -86,6 +86,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   ctx.log_max_bytes = c.log_max_bytes;
   ctx.log_max_files = c.log_max_files;
   ctx.backoff = c.backoff;
+  ctx.seccomp = &a->seccomp_;
   NodeStatusInputs in;
   in.proc = "/proc";
   if (auto s = ReadNodeStatus(in); s.ok()) ctx.node_memory_bytes = s->memory_bytes;
@@ -111,7 +112,15 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
 Agent::~Agent() { Shutdown(); }
 
 Status Agent::Start() {
-  BERTH_TRY(Sync());
+  // Watch first, then scan: a manifest written in between is not missed.
+  auto watcher = ManifestWatcher::Open(config_.manifest_dir);
+  if (watcher.ok()) {
+    manifests_.emplace(std::move(watcher).value());
+  } else {
+    log::Error("cannot watch manifests; rescanning every second",
+               {{"error", watcher.error().ToString()}});
+  }
+  BERTH_TRY(Sync(nullptr));
   ready_.store(true);
   watcher_ = std::thread([this] { Watch(); });
   return Ok();
@@ -132,22 +141,38 @@ void Agent::Shutdown() {
   ending_.clear();
 }
 
-Status Agent::Sync() {
-  BERTH_ASSIGN_OR_RETURN(ManifestScan scan, ScanManifestDir(config_.manifest_dir));
+Status Agent::Sync(const ManifestChanges* changes) {
+  std::vector<fs::path> reread;
+  if (changes == nullptr) {
+    BERTH_ASSIGN_OR_RETURN(scan_, ScanManifestDir(config_.manifest_dir));
+    for (const auto& [file, pod] : scan_.pods) reread.push_back(file);
+  } else {
+    for (const auto* list : {&changes->added, &changes->changed, &changes->removed}) {
+      for (const auto& f : *list) {
+        const fs::path file = f.is_absolute() ? f : config_.manifest_dir / f;
+        RescanManifestFile(file, &scan_);
+        if (scan_.pods.count(file) != 0) reread.push_back(file);
+      }
+    }
+  }
+  // A static pod's uid: its file's content and the node (kubelet hashes the
+  // pod the same way), computed once per change of the file.
+  for (const auto& file : reread) {
+    PodManifest& pod = scan_.pods.at(file);
+    if (!pod.uid.empty()) continue;
+    auto text = ReadFile(file);
+    pod.uid = StaticPodUid(text.ok() ? *text : pod.name, config_.node_name);
+  }
   std::vector<ManifestProblem> problems;
-  for (const auto& [file, err] : scan.errors) problems.push_back({file, err.ToString()});
+  for (const auto& [file, err] : scan_.errors) problems.push_back({file, err.ToString()});
   // uid -> (manifest, file); a namespace/name used twice keeps the first file.
   std::map<std::string, std::pair<PodManifest, fs::path>> desired;
   std::set<std::string> names;
-  for (auto& [file, pod] : scan.pods) {
+  for (const auto& [file, pod] : scan_.pods) {
     if (!names.insert(pod.namespace_ + "/" + pod.name).second) {
       problems.push_back({file, file.string() + ": pod " + pod.namespace_ + "/" + pod.name +
                                     " is already defined by another manifest"});
       continue;
-    }
-    if (pod.uid.empty()) {
-      auto text = ReadFile(file);
-      pod.uid = StaticPodUid(text.ok() ? *text : pod.name, config_.node_name);
     }
     desired.emplace(pod.uid, std::make_pair(pod, file));
   }
@@ -179,7 +204,7 @@ Status Agent::Sync() {
     Status saved = MakeDirs(dir, 0700);
     if (saved.ok()) {
       auto text = ReadFile(entry.second);
-      if (text.ok()) saved = WriteFileAtomic(dir / kManifestCopy, *text, 0600);
+      if (text.ok()) saved = WriteFileReplace(dir / kManifestCopy, *text, 0600);
     }
     if (!saved.ok()) {
       log::Error("pod state", {{"pod", entry.first.name}, {"error", saved.error().ToString()}});
@@ -232,24 +257,25 @@ void Agent::TerminateOrphans(const std::map<std::string, PodManifest>& desired) 
 }
 
 void Agent::Watch() {
-  auto watcher = ManifestWatcher::Open(config_.manifest_dir);
-  if (!watcher.ok()) {
-    log::Error("cannot watch manifests", {{"error", watcher.error().ToString()}});
-  }
   for (;;) {
-    pollfd fds[2] = {{stop_.get(), POLLIN, 0}, {watcher.ok() ? watcher->fd() : -1, POLLIN, 0}};
+    pollfd fds[2] = {{stop_.get(), POLLIN, 0}, {manifests_ ? manifests_->fd() : -1, POLLIN, 0}};
     // Wake at least every second to reap terminated pods (and to rescan
     // when inotify is unavailable).
     (void)::poll(fds, 2, 1000);
     if (fds[0].revents != 0) return;
-    bool changed = !watcher.ok();
-    if (watcher.ok() && fds[1].revents != 0) {
-      auto changes = watcher->Poll();
-      if (!changes.ok()) log::Warn("manifest watch", {{"error", changes.error().ToString()}});
-      changed = !changes.ok() || !changes->empty();
+    std::optional<ManifestChanges> changes;
+    bool full = !manifests_;
+    if (manifests_ && fds[1].revents != 0) {
+      auto polled = manifests_->Poll();
+      if (!polled.ok()) {
+        log::Warn("manifest watch", {{"error", polled.error().ToString()}});
+        full = true;  // events may be lost (queue overflow): rescan everything
+      } else if (!polled->empty()) {
+        changes = std::move(polled).value();
+      }
     }
-    if (changed) {
-      Status s = Sync();
+    if (full || changes) {
+      Status s = Sync(full ? nullptr : &*changes);
       if (!s.ok()) log::Error("manifest sync", {{"error", s.error().ToString()}});
     } else {
       std::lock_guard lock(mu_);

@@ -19,6 +19,7 @@
 
 #include "agent_backend.h"
 #include "agent_config.h"
+#include "manifest_dir.h"
 #include "node_context.h"
 #include "pod_worker.h"
 
@@ -61,7 +62,9 @@ class Agent final : public AgentBackend {
 
  private:
   explicit Agent(AgentConfig config) : config_(std::move(config)) {}
-  Status Sync();
+  // Re-reads the changed manifests (all of them when `changes` is null)
+  // and starts, keeps or terminates pods to match.
+  Status Sync(const ManifestChanges* changes);
   void Watch();
   // Joins and drops workers whose termination finished; holds mu_.
   void ReapEnded();
@@ -72,12 +75,15 @@ class Agent final : public AgentBackend {
   AgentConfig config_;
   std::unique_ptr<netns::PodNetwork> network_;
   std::optional<runtime::image::ImageStore> images_;
+  SeccompCache seccomp_;
   NodeContext ctx_;
   std::filesystem::path cgroup_mount_;
   mutable std::mutex mu_;  // guards workers_, ending_, problems_
   std::map<std::string, std::unique_ptr<PodWorker>> workers_;  // by uid
   std::vector<std::unique_ptr<PodWorker>> ending_;             // terminating
   std::vector<ManifestProblem> problems_;
+  std::optional<ManifestWatcher> manifests_;  // opened before the first scan
+  ManifestScan scan_;  // parsed manifests by file (uids filled in); watcher thread only
   std::atomic<bool> ready_{false};
   UniqueFd stop_;  // eventfd
   std::thread watcher_;

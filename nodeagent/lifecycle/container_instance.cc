@@ -15,6 +15,7 @@
 
 #include "berth/cgroups/cgroup.h"
 #include "berth/common/file.h"
+#include "berth/common/log.h"
 #include "berth/runtime/container.h"
 #include "berth/runtime/image/gc.h"
 #include "berth/runtime/image/overlay.h"
@@ -28,6 +29,8 @@ namespace image = runtime::image;
 namespace shim = runtime::shim;
 
 constexpr const char* kStopSignalAnnotation = "io.berth.stop-signal";
+// linux.seccomp of config.json, compiled (SeccompCache).
+constexpr const char* kSeccompProgram = "seccomp.bpf";
 
 Result<UniqueFd> PidfdOpen(pid_t pid) {
   int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -94,6 +97,23 @@ std::vector<BindMount> Mounts(const SandboxInfo& sb, const ContainerSpec& c) {
   return mounts;
 }
 
+// Where a container start spends its time, for the debug log.
+class PhaseTimer {
+ public:
+  void Mark(const char* phase) {
+    const auto now = std::chrono::steady_clock::now();
+    summary_ +=
+        (summary_.empty() ? "" : ",") + std::string(phase) + ":" +
+        std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now - last_).count());
+    last_ = now;
+  }
+  const std::string& Summary() const { return summary_; }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  std::string summary_;
+};
+
 // Unmounts and releases whatever Start made, in reverse.
 struct StartUndo {
   const image::ImageStore* store = nullptr;
@@ -154,6 +174,7 @@ Result<ContainerInstance> ContainerInstance::Start(const InstanceRef& ref, QosCl
                                                    const std::string& pidns) {
   const NodeContext& ctx = *ref.ctx;
   const ContainerSpec& c = *ref.spec;
+  PhaseTimer timer;
   Result<image::Image> img = image::LoadImage(*ctx.images, c.image);
   if (!img.ok() && img.error().err() == ENOENT && ctx.pull) {
     BERTH_TRY(ctx.pull(c.image).Wrap("pull " + c.image));
@@ -162,6 +183,7 @@ Result<ContainerInstance> ContainerInstance::Start(const InstanceRef& ref, QosCl
   if (!img.ok()) return std::move(img).error();
   BERTH_ASSIGN_OR_RETURN(image::ImageRootfs layers, image::PrepareRootfs(*ctx.images, c.image));
   BERTH_ASSIGN_OR_RETURN(std::vector<std::string> env, ResolveEnv(ctx, c));
+  timer.Mark("image");
 
   StartUndo undo;
   undo.store = ctx.images;
@@ -183,6 +205,7 @@ Result<ContainerInstance> ContainerInstance::Start(const InstanceRef& ref, QosCl
   mount.target = dir / "rootfs";
   BERTH_TRY(image::MountOverlay(mount));
   undo.rootfs = mount.target;
+  timer.Mark("rootfs");
 
   ContainerPlan plan;
   plan.pod = ref.pod;
@@ -200,7 +223,12 @@ Result<ContainerInstance> ContainerInstance::Start(const InstanceRef& ref, QosCl
   plan.node_memory_bytes = ctx.node_memory_bytes;
   BERTH_ASSIGN_OR_RETURN(runtime::Spec spec, BuildContainerSpec(plan));
   spec.annotations[kStopSignalAnnotation] = img->config.stop_signal;
-  BERTH_TRY(WriteFileAtomic(dir / "config.json", runtime::SpecToJson(spec), 0600));
+  if (ctx.seccomp != nullptr && spec.linux_spec->seccomp) {
+    BERTH_ASSIGN_OR_RETURN(std::string program, ctx.seccomp->Program(*spec.linux_spec->seccomp));
+    BERTH_TRY(WriteFileReplace(dir / kSeccompProgram, program, 0600));
+  }
+  BERTH_TRY(WriteFileReplace(dir / "config.json", runtime::SpecToJson(spec), 0600));
+  timer.Mark("spec");
 
   ContainerInstance inst;
   inst.ref_ = ref;
@@ -218,6 +246,7 @@ Result<ContainerInstance> ContainerInstance::Start(const InstanceRef& ref, QosCl
   sc.log_path = LogPath(ref);
   sc.log_max_bytes = ctx.log_max_bytes;
   sc.log_max_files = ctx.log_max_files;
+  if (ctx.seccomp != nullptr && spec.linux_spec->seccomp) sc.seccomp_bpf = dir / kSeccompProgram;
   BERTH_ASSIGN_OR_RETURN(inst.shim_, shim::StartShim(ctx.shim_binary, sc, ctx.shim_start_timeout));
   auto pidfd = PidfdOpen(inst.shim_.shim_pid);
   if (!pidfd.ok()) {
@@ -226,6 +255,8 @@ Result<ContainerInstance> ContainerInstance::Start(const InstanceRef& ref, QosCl
   }
   inst.shim_pidfd_ = std::move(pidfd).value();
   undo.armed = false;
+  timer.Mark("shim");
+  log::Debug("container started", {{"container", c.name}, {"phases_us", timer.Summary()}});
   return inst;
 }
 
@@ -292,6 +323,10 @@ Result<runtime::ExecOptions> ContainerInstance::ExecOptionsFor(
   o.process = *parsed.spec.process;
   o.process.args = command;
   if (parsed.spec.linux_spec) o.seccomp = parsed.spec.linux_spec->seccomp;
+  if (o.seccomp) {
+    auto program = ReadFile(Dir(ref_) / kSeccompProgram);
+    if (program.ok()) o.seccomp_bpf = std::move(program).value();  // else compile it
+  }
   return o;
 }
 

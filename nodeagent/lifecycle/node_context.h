@@ -10,6 +10,7 @@
 
 #include "backoff.h"
 #include "pod_sandbox.h"
+#include "seccomp_cache.h"
 
 #include "berth/runtime/image/store.h"
 
@@ -28,6 +29,7 @@ struct NodeContext {
   int64_t node_memory_bytes = 0;
   BackoffPolicy backoff;
   std::chrono::milliseconds shim_start_timeout{std::chrono::seconds(30)};
+  SeccompCache* seccomp = nullptr;  // not owned; null: each shim compiles its filter
 };
 
 }  // namespace berth::nodeagent

@@ -218,6 +218,7 @@ void PodWorker::Run() {
 
 bool PodWorker::PrepareSandbox() {
   while (!Stopping()) {
+    const auto t0 = Clock::now();
     auto opened = PodSandbox::Open(ctx_.sandbox, pod_);
     Result<SandboxInfo> sb =
         opened.ok() ? std::move(opened) : PodSandbox::Create(ctx_.sandbox, pod_);
@@ -229,6 +230,11 @@ bool PodWorker::PrepareSandbox() {
       for (const auto& a : sandbox_.addresses) status_.pod_ips.push_back(a.address.String());
       status_.start_time_ns = runtime::shim::RealtimeNanos();
       status_.message.clear();
+      log::Debug("pod sandbox ready",
+                 {{"pod", pod_.namespace_ + "/" + pod_.name},
+                  {"ms", static_cast<int64_t>(
+                             duration_cast<std::chrono::microseconds>(Clock::now() - t0).count() /
+                             1000)}});
       return true;
     }
     log::Error("pod sandbox failed",
@@ -289,7 +295,13 @@ void PodWorker::StartSlot(Slot& slot) {
     slot.status.state = Waiting("ContainerCreating");
   }
   const int instance = slot.next_instance;
+  const auto t0 = Clock::now();
   auto started = ContainerInstance::Start(Ref(slot, instance), qos_, PidNamespace(slot));
+  log::Debug(
+      "container start",
+      {{"pod", pod_.namespace_ + "/" + pod_.name},
+       {"container", slot.spec->name},
+       {"ms", static_cast<int64_t>(duration_cast<milliseconds>(Clock::now() - t0).count())}});
   std::lock_guard lock(mu_);
   if (!started.ok()) {
     const std::string reason = StartFailureReason(started.error());

@@ -26,20 +26,28 @@ Result<ManifestScan> ScanManifestDir(const fs::path& dir) {
   for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
        it.increment(ec)) {
     if (!it->is_regular_file(ec) || !IsManifestFile(it->path())) continue;
-    auto text = ReadFile(it->path());
-    if (!text.ok()) {
-      scan.errors.emplace(it->path(), std::move(text).error());
-      continue;
-    }
-    auto pod = ParsePodManifest(*text, it->path().string());
-    if (pod.ok()) {
-      scan.pods.emplace(it->path(), std::move(pod).value());
-    } else {
-      scan.errors.emplace(it->path(), std::move(pod).error());
-    }
+    RescanManifestFile(it->path(), &scan);
   }
   if (ec) return Error::Sys(ec.value(), "list " + dir.string());
   return scan;
+}
+
+void RescanManifestFile(const fs::path& file, ManifestScan* scan) {
+  scan->pods.erase(file);
+  scan->errors.erase(file);
+  std::error_code ec;
+  if (!IsManifestFile(file) || !fs::is_regular_file(file, ec)) return;
+  auto text = ReadFile(file);
+  if (!text.ok()) {
+    scan->errors.emplace(file, std::move(text).error());
+    return;
+  }
+  auto pod = ParsePodManifest(*text, file.string());
+  if (pod.ok()) {
+    scan->pods.emplace(file, std::move(pod).value());
+  } else {
+    scan->errors.emplace(file, std::move(pod).error());
+  }
 }
 
 Result<ManifestWatcher> ManifestWatcher::Open(const fs::path& dir) {
@@ -66,6 +74,9 @@ Result<ManifestChanges> ManifestWatcher::Poll() {
     for (char* p = buf; p < buf + n;) {
       auto* ev = reinterpret_cast<inotify_event*>(p);
       p += sizeof(inotify_event) + ev->len;
+      if (ev->mask & IN_Q_OVERFLOW) {
+        return Error::Sys(EOVERFLOW, "inotify queue of " + dir_.string() + " overflowed");
+      }
       if (ev->len == 0) continue;
       const std::string name = ev->name;
       if (!IsManifestFile(name)) continue;

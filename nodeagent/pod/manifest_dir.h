@@ -24,6 +24,9 @@ struct ManifestScan {
 };
 
 Result<ManifestScan> ScanManifestDir(const std::filesystem::path& dir);
+// Reads and parses one file into `scan` (replacing what it held for it);
+// a file that is gone is dropped from it.
+void RescanManifestFile(const std::filesystem::path& file, ManifestScan* scan);
 
 struct ManifestChanges {
   std::vector<std::filesystem::path> added, changed, removed;

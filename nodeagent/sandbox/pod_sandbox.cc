@@ -94,7 +94,7 @@ const char* SourceDir(ConfigSource s) {
 
 Status WriteKeys(const fs::path& dir, const std::map<std::string, std::string>& keys, int mode) {
   for (const auto& [key, value] : keys) {
-    BERTH_TRY(WriteFileAtomic(dir / key, value, static_cast<mode_t>(mode)));
+    BERTH_TRY(WriteFileReplace(dir / key, value, static_cast<mode_t>(mode)));
   }
   return Ok();
 }
@@ -206,9 +206,9 @@ Result<SandboxInfo> PodSandbox::Create(const SandboxConfig& cfg, const PodManife
                   .Wrap("pod " + pod.namespace_ + "/" + pod.name));
     s.volumes[v.name] = host;
   }
-  BERTH_TRY(WriteFileAtomic(s.hosts_file, HostsFile(pod, s.addresses), 0644));
+  BERTH_TRY(WriteFileReplace(s.hosts_file, HostsFile(pod, s.addresses), 0644));
   auto resolv = ReadFile("/etc/resolv.conf");
-  BERTH_TRY(WriteFileAtomic(s.resolv_file, resolv.ok() ? *resolv : "", 0644));
+  BERTH_TRY(WriteFileReplace(s.resolv_file, resolv.ok() ? *resolv : "", 0644));
   undo.Disarm();
   return s;
 }

@@ -81,12 +81,12 @@ Status JoinContainer(const ExecOptions& o) {
   if (!exe.ok()) fail(exe.error());
   Status fds = container_internal::PrepareFds(o.preserve_fds, {sync_fd});
   if (!fds.ok()) fail(fds.error());
-  container_internal::ProcessPlan plan{&p, o.seccomp ? &*o.seccomp : nullptr};
+  container_internal::ProcessPlan plan{&p, o.seccomp ? &*o.seccomp : nullptr, &o.seccomp_bpf};
   auto pending = container_internal::ApplyIdentity(plan);
   if (!pending.ok()) fail(pending.error());
   std::optional<SeccompFilter> late;
   if (*pending) {
-    auto f = SeccompFilter::Build(*o.seccomp);
+    auto f = container_internal::FilterFor(plan);
     if (!f.ok()) fail(f.error());
     late.emplace(std::move(f).value());
   }

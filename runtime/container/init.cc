@@ -236,10 +236,10 @@ Status SetUp(const ChildConfig& c, std::optional<SeccompFilter>* late_seccomp, s
   BERTH_TRY(ChangeDir(p));
   BERTH_ASSIGN_OR_RETURN(*exe, ResolveExecutable(p));
   BERTH_TRY(PrepareFds(o.preserve_fds, {c.sync_fd, c.fifo_path_fd}));
-  ProcessPlan plan{&p, l.seccomp ? &*l.seccomp : nullptr};
+  ProcessPlan plan{&p, l.seccomp ? &*l.seccomp : nullptr, &o.seccomp_bpf};
   BERTH_ASSIGN_OR_RETURN(bool pending, ApplyIdentity(plan));
   if (pending) {
-    BERTH_ASSIGN_OR_RETURN(SeccompFilter f, SeccompFilter::Build(*l.seccomp));
+    BERTH_ASSIGN_OR_RETURN(SeccompFilter f, FilterFor(plan));
     late_seccomp->emplace(std::move(f));
   }
   return Ok();

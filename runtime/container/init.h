@@ -31,8 +31,12 @@ struct ChildConfig {
 // ordering, environment and the PATH lookup of args[0].
 struct ProcessPlan {
   const Process* process = nullptr;
-  const Seccomp* seccomp = nullptr;  // nullptr: none
+  const Seccomp* seccomp = nullptr;          // nullptr: none
+  const std::string* seccomp_bpf = nullptr;  // precompiled `seccomp`, if non-empty
 };
+
+// The filter of a plan: the precompiled program when there is one.
+Result<SeccompFilter> FilterFor(const ProcessPlan& plan);
 
 // Switches to the process's user and groups, applies capabilities and
 // no_new_privs; loads seccomp early when no_new_privs is off (it then needs

@@ -61,13 +61,20 @@ Result<std::string> ResolveExecutable(const Process& process) {
   return Error::Sys(ENOENT, "exec " + name + ": not found in $PATH (" + path + ")");
 }
 
+Result<SeccompFilter> FilterFor(const ProcessPlan& plan) {
+  if (plan.seccomp_bpf != nullptr && !plan.seccomp_bpf->empty()) {
+    return SeccompFilter::FromBpf(*plan.seccomp_bpf, *plan.seccomp);
+  }
+  return SeccompFilter::Build(*plan.seccomp);
+}
+
 Result<bool> ApplyIdentity(const ProcessPlan& plan) {
   const Process& p = *plan.process;
   bool seccomp_pending = plan.seccomp != nullptr;
   if (seccomp_pending && !p.no_new_privileges) {
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which we
     // still hold here (runc orders it the same way).
-    BERTH_ASSIGN_OR_RETURN(SeccompFilter f, SeccompFilter::Build(*plan.seccomp));
+    BERTH_ASSIGN_OR_RETURN(SeccompFilter f, FilterFor(plan));
     BERTH_TRY(f.Load());
     seccomp_pending = false;
   }

@@ -6,7 +6,10 @@
 #include <seccomp.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include <cctype>
 #include <utility>
@@ -97,14 +100,44 @@ Status AddRules(scmp_filter_ctx ctx, uint32_t default_action, const SeccompSysca
 }  // namespace
 
 SeccompFilter::SeccompFilter(SeccompFilter&& other) noexcept
-    : ctx_(std::exchange(other.ctx_, nullptr)) {}
+    : ctx_(std::exchange(other.ctx_, nullptr)),
+      program_(std::move(other.program_)),
+      flags_(other.flags_) {}
 
 SeccompFilter& SeccompFilter::operator=(SeccompFilter&& other) noexcept {
   if (this != &other) {
     if (ctx_ != nullptr) seccomp_release(ctx_);
     ctx_ = std::exchange(other.ctx_, nullptr);
+    program_ = std::move(other.program_);
+    flags_ = other.flags_;
   }
   return *this;
+}
+
+Result<SeccompFilter> SeccompFilter::FromBpf(std::string program, const Seccomp& profile) {
+  if (program.empty() || program.size() % sizeof(sock_filter) != 0 ||
+      program.size() / sizeof(sock_filter) > BPF_MAXINSNS) {
+    return Error::Invalid("precompiled seccomp program: " + std::to_string(program.size()) +
+                          " bytes is not a valid BPF program");
+  }
+  unsigned flags = 0;
+  for (size_t i = 0; i < profile.flags.size(); ++i) {
+    const std::string& f = profile.flags[i];
+    if (f == "SECCOMP_FILTER_FLAG_LOG") {
+      flags |= SECCOMP_FILTER_FLAG_LOG;
+    } else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") {
+      flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    } else if (f == "SECCOMP_FILTER_FLAG_TSYNC") {
+      flags |= SECCOMP_FILTER_FLAG_TSYNC;
+    } else {
+      return Error::Invalid("linux.seccomp.flags[" + std::to_string(i) +
+                            "]: unknown seccomp flag \"" + f + "\"");
+    }
+  }
+  SeccompFilter filter(nullptr);
+  filter.program_ = std::move(program);
+  filter.flags_ = flags;
+  return filter;
 }
 
 SeccompFilter::~SeccompFilter() {
@@ -150,12 +183,22 @@ Result<SeccompFilter> SeccompFilter::Build(const Seccomp& profile) {
 }
 
 Status SeccompFilter::Load() const {
+  if (ctx_ == nullptr) {
+    sock_fprog prog{};
+    prog.len = static_cast<unsigned short>(program_.size() / sizeof(sock_filter));
+    prog.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(program_.data()));
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags_, &prog) < 0) {
+      return Error::FromErrno("seccomp(SECCOMP_SET_MODE_FILTER)");
+    }
+    return Ok();
+  }
   int rc = seccomp_load(ctx_);
   if (rc < 0) return Error::Sys(-rc, "seccomp_load");
   return Ok();
 }
 
 Result<std::string> SeccompFilter::ExportBpf() const {
+  if (ctx_ == nullptr) return program_;
   UniqueFd fd(memfd_create("berth-seccomp-bpf", MFD_CLOEXEC));
   if (!fd) return Error::FromErrno("memfd_create");
   int rc = seccomp_export_bpf(ctx_, fd.get());

@@ -98,6 +98,10 @@ Result<ShimState> StartShim(const fs::path& shim_binary, const ShimConfig& c,
     args.emplace_back("--shim-cgroup");
     args.push_back(c.shim_cgroup);
   }
+  if (!c.seccomp_bpf.empty()) {
+    args.emplace_back("--seccomp-bpf");
+    args.push_back(c.seccomp_bpf.string());
+  }
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());

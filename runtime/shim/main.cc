@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   app.add_option("--cgroup-mount", c.cgroup_mount)->required();
   app.add_option("--cgroup-path", c.cgroup_path)->required();
   app.add_option("--shim-cgroup", c.shim_cgroup);
+  app.add_option("--seccomp-bpf", c.seccomp_bpf, "linux.seccomp precompiled");
   app.add_option("--state-dir", c.state_dir)->required();
   app.add_option("--log-path", c.log_path)->required();
   app.add_option("--log-max-bytes", c.log_max_bytes);

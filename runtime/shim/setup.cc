@@ -53,6 +53,9 @@ Result<Running> CreateAndStart(const ShimConfig& c) {
   o.cgroup_mount = c.cgroup_mount;
   o.cgroup_path = c.cgroup_path;
   o.exec_fifo = c.state_dir / "exec.fifo";
+  if (!c.seccomp_bpf.empty()) {
+    BERTH_ASSIGN_OR_RETURN(o.seccomp_bpf, ReadFile(c.seccomp_bpf));
+  }
   BERTH_ASSIGN_OR_RETURN(Pipe out, MakePipe());
   BERTH_ASSIGN_OR_RETURN(Pipe err, MakePipe());
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -108,7 +111,10 @@ Status Setup(const SetupOptions& options) {
   Status saved = own_start.ok() ? Ok() : Status(own_start.error());
   if (saved.ok()) {
     state.shim_start_time = *own_start;
-    saved = WriteFileDurably((c.state_dir / kShimStateFile).string(), FormatShimState(state));
+    // No fsync: shim.state only matters while the shim's processes live, and
+    // they do not survive a power loss; the exit file is written durably.
+    saved = WriteFileDurably((c.state_dir / kShimStateFile).string(), FormatShimState(state),
+                             /*sync=*/false);
   }
   for (int fd : {r.stdout_read.get(), r.stderr_read.get(), options.sync_fd}) {
     if (saved.ok()) saved = KeepAcrossExec(fd);

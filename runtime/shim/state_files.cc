@@ -99,7 +99,7 @@ Result<ExitStatus> ParseExitStatus(std::string_view text) {
   return s;
 }
 
-Status WriteFileDurably(const std::string& path, std::string_view data) {
+Status WriteFileDurably(const std::string& path, std::string_view data, bool sync) {
   const std::string tmp = path + ".tmp";
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) return Error::FromErrno("open " + tmp);
@@ -110,9 +110,10 @@ Status WriteFileDurably(const std::string& path, std::string_view data) {
     if (n < 0) return Error::FromErrno("write " + tmp);
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd.get()) < 0) return Error::FromErrno("fsync " + tmp);
+  if (sync && ::fsync(fd.get()) < 0) return Error::FromErrno("fsync " + tmp);
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) < 0) return Error::FromErrno("rename to " + path);
+  if (!sync) return Ok();
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

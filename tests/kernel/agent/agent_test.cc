@@ -117,7 +117,6 @@ spec:
   EXPECT_GE(gaps[1], 1.7 * gaps[0]) << gaps[0] << " " << gaps[1];
   EXPECT_GE(gaps[2], 1.7 * gaps[1]) << gaps[1] << " " << gaps[2];
   EXPECT_EQ(pod.phase, PodPhase::kRunning);
-  EXPECT_FALSE(pod.ready);
 }
 
 TEST_F(AgentTest, FailingLivenessProbeRestarts) {

@@ -230,3 +230,47 @@ TEST(SeccompFilterTest, LoadWithoutPrivilegeOrNoNewPrivsFails) {
 
 }  // namespace
 }  // namespace berth::runtime
+
+namespace berth::runtime {
+namespace {
+
+using testing::RunInChild;
+
+TEST(SeccompFilterTest, PrecompiledProgramLoadsAndEnforcesTheSameRules) {
+  Seccomp s;
+  s.default_action = "SCMP_ACT_ALLOW";
+  s.syscalls.push_back({{"getppid"}, "SCMP_ACT_ERRNO", ENOMSG, {}});
+  auto built = SeccompFilter::Build(s);
+  ASSERT_OK(built);
+  auto program = built->ExportBpf();
+  ASSERT_OK(program);
+  auto pre = SeccompFilter::FromBpf(*program, s);
+  ASSERT_OK(pre);
+  auto again = pre->ExportBpf();
+  ASSERT_OK(again);
+  EXPECT_EQ(*again, *program);
+  std::string err = RunInChild([program = *program, s]() -> std::string {
+    auto f = SeccompFilter::FromBpf(program, s);
+    if (!f.ok()) return f.error().ToString();
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return "PR_SET_NO_NEW_PRIVS failed";
+    auto loaded = f->Load();
+    if (!loaded.ok()) return loaded.error().ToString();
+    if (syscall(SYS_getppid) >= 0 || errno != ENOMSG) return "getppid was not refused";
+    return "";
+  });
+  EXPECT_EQ(err, "");
+}
+
+TEST(SeccompFilterTest, PrecompiledProgramIsChecked) {
+  Seccomp s;
+  s.default_action = "SCMP_ACT_ALLOW";
+  EXPECT_ERRNO(SeccompFilter::FromBpf("", s), EINVAL);
+  EXPECT_ERRNO(SeccompFilter::FromBpf("12345", s), EINVAL);
+  s.flags = {"SECCOMP_FILTER_FLAG_BOGUS"};
+  auto bad = SeccompFilter::FromBpf(std::string(8, '\0'), s);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().ToString().find("SECCOMP_FILTER_FLAG_BOGUS"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth::runtime

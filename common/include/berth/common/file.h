@@ -29,6 +29,13 @@ Status WriteFile(const std::filesystem::path& path, std::string_view data);
 Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data,
                        mode_t mode = 0644);
 
+// The same without the fsyncs: readers (and a writer that crashes) still see
+// the old or the new content, but after a power loss the file may be empty
+// or old. For runtime state that does not outlive a reboot anyway (a pod's
+// bundle, its shim state): the fsyncs cost milliseconds on a pod's start.
+Status WriteFileReplace(const std::filesystem::path& path, std::string_view data,
+                        mode_t mode = 0644);
+
 // mkdir -p; existing directories are fine.
 Status MakeDirs(const std::filesystem::path& path, mode_t mode = 0755);
 

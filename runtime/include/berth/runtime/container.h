@@ -46,6 +46,9 @@ struct InitOptions {
   // Fds 3 .. 3+preserve_fds-1 of the caller stay open in the container.
   int preserve_fds = 0;
   // Without a terminal, the init's stdio are the caller's fds 0, 1, 2.
+  // linux.seccomp already compiled (SeccompFilter::ExportBpf); empty: the
+  // child compiles the profile itself.
+  std::string seccomp_bpf;
 };
 
 struct InitProcess {
@@ -75,6 +78,7 @@ struct ExecOptions {
   std::string cgroup_path;
   Process process;                 // process.json or the CLI's args
   std::optional<Seccomp> seccomp;  // the container's, from its spec
+  std::string seccomp_bpf;         // `seccomp` precompiled (see InitOptions)
   std::string console_socket;
   int preserve_fds = 0;
   // Without a terminal the process gets these as fds 0, 1, 2 (dup2'd in the

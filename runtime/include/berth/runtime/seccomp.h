@@ -37,6 +37,11 @@ class SeccompFilter {
   // unknown action, operator, architecture or flag names are EINVAL errors.
   // The filter leaves no_new_privs alone (process.noNewPrivileges decides).
   static Result<SeccompFilter> Build(const Seccomp& profile);
+  // A filter already compiled (ExportBpf of Build(profile)), loaded as is
+  // with the kernel flags of profile.flags: compiling a large profile costs
+  // milliseconds, so a caller starting many containers compiles it once.
+  // EINVAL when `program` is not a whole number of BPF instructions.
+  static Result<SeccompFilter> FromBpf(std::string program, const Seccomp& profile);
 
   SeccompFilter(SeccompFilter&& other) noexcept;
   SeccompFilter& operator=(SeccompFilter&& other) noexcept;
@@ -55,7 +60,9 @@ class SeccompFilter {
 
  private:
   explicit SeccompFilter(void* ctx) : ctx_(ctx) {}
-  void* ctx_ = nullptr;  // scmp_filter_ctx
+  void* ctx_ = nullptr;  // scmp_filter_ctx; nullptr for a precompiled program
+  std::string program_;  // struct sock_filter[], when precompiled
+  unsigned flags_ = 0;   // SECCOMP_FILTER_FLAG_*, when precompiled
 };
 
 }  // namespace berth::runtime

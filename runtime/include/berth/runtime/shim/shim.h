@@ -39,6 +39,8 @@ struct ShimConfig {
   std::filesystem::path log_path;   // CRI log file; its directory exists
   uint64_t log_max_bytes = 10 << 20;
   int log_max_files = 5;
+  // linux.seccomp of the bundle, precompiled; empty: the shim compiles it.
+  std::filesystem::path seccomp_bpf;
 };
 
 // Who runs the container: written once the container's process runs.
@@ -77,7 +79,9 @@ Result<ExitStatus> ParseExitStatus(std::string_view text);
 
 // Writes `data` to `path` so that after a crash the file is either absent,
 // the old one, or complete: a temporary file, fsync, rename, fsync of the
-// directory. Needs nothing but libc (the monitor uses it).
-Status WriteFileDurably(const std::string& path, std::string_view data);
+// directory. `sync` false skips the fsyncs: still atomic when a process
+// crashes, not across a power loss (for state that dies with the node's
+// processes anyway). Needs nothing but libc (the monitor uses it).
+Status WriteFileDurably(const std::string& path, std::string_view data, bool sync = true);
 
 }  // namespace berth::runtime::shim
