@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -54,8 +55,9 @@ class ShimTest : public ContainerTest {
   }
 
   // Waits for the exit file (10 s at most).
-  std::optional<shim::ExitStatus> WaitExit(const fs::path& state_dir) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::optional<shim::ExitStatus> WaitExit(
+      const fs::path& state_dir, std::chrono::seconds timeout = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
       auto st = shim::ReadExitStatus(state_dir);
       if (!st.ok()) {
@@ -153,6 +155,37 @@ TEST_F(ShimTest, MonitorIsSmallDetachedAndOutlivesNothing) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_FALSE(Alive(started->shim_pid));
+}
+
+// Needs the memory controller: runs in tools/vmtest (cgroup2.shim_oom_vm).
+TEST_F(ShimTest, OomKillIsRecorded) {
+  REQUIRE_FEATURE(berth::testing::Feature::kCgroup2Controllers);
+  // Enabling memory for the test's cgroups means writing the ROOT's
+  // subtree_control: only inside the throwaway VM, never on a host.
+  if (std::getenv("BERTH_VMTEST") == nullptr) GTEST_SKIP() << "runs inside tools/vmtest only";
+  ASSERT_OK(WriteFile(cgroup_mount_ / "cgroup.subtree_control", "+memory"));
+  Spec spec = BaseSpec({"sh", "-c", "a=xxxxxxxxxxxxxxxx; while :; do a=$a$a; done"});
+  cgroups::Resources r;
+  cgroups::MemoryResources mem;
+  mem.limit = 32 << 20;
+  mem.swap = 32 << 20;  // memory+swap: no swap to escape to
+  r.memory = mem;
+  spec.linux_spec->resources = r;
+  auto c = Config(spec, "oom");
+  auto started = Start(c);
+  ASSERT_OK(started);
+  // The VM runs ~25x slower than the host: give the hog time to hit the limit.
+  auto exit = WaitExit(c.state_dir, std::chrono::seconds(120));
+  if (!exit) {
+    auto events = ReadFile(CgroupDir("oom") + "/memory.events");
+    auto current = ReadFile(CgroupDir("oom") + "/memory.current");
+    ADD_FAILURE() << "memory.events: " << (events.ok() ? *events : events.error().ToString())
+                  << " memory.current: " << (current.ok() ? *current : "?")
+                  << " shim.log: " << ReadFile(c.state_dir / "shim.log").value();
+  }
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_TRUE(exit->oom_killed);
+  EXPECT_EQ(exit->signal, SIGKILL);
 }
 
 }  // namespace
