@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "agent.h"
+#include "agent_service.h"
 #include "collector.h"
 
 #include "berth/common/log.h"
@@ -97,7 +98,6 @@ int Run(const RunFlags& f) {
     return 1;
   }
   Agent& a = **agent;
-  NodeStatusInputs probe_controllers;
   if (auto node = a.GetNodeStatus(); node.ok() && !node->controllers_missing.empty()) {
     std::string missing;
     for (const auto& c : node->controllers_missing) missing += (missing.empty() ? "" : ",") + c;
@@ -110,6 +110,12 @@ int Run(const RunFlags& f) {
     return 1;
   }
 
+  auto server = AgentServer::Start(a, config->socket);
+  if (!server.ok()) {
+    log::Error("gRPC socket", {{"error", server.error().ToString()}});
+    a.Shutdown();
+    return 1;
+  }
   std::unique_ptr<httplib::Server> http;
   std::thread http_thread;
   metrics::CollectorOptions mo;
@@ -138,6 +144,7 @@ int Run(const RunFlags& f) {
     });
     if (!http->bind_to_port(host, port)) {
       log::Error("http listen failed", {{"listen", config->http_listen}});
+      (*server)->Shutdown();
       a.Shutdown();
       return 1;
     }
@@ -166,6 +173,7 @@ int Run(const RunFlags& f) {
     http->stop();
     http_thread.join();
   }
+  (*server)->Shutdown();
   a.Shutdown();
   return 0;
 }

@@ -1,8 +1,9 @@
-// berth-agent: the node agent. `run` serves pods; `image ...` manages the
-// image store from the command line.
+// berth-agent: the node agent. `run` serves pods, `ctl ...` talks to a
+// running agent over its socket, `image ...` manages the image store.
 #include <CLI/CLI.hpp>
 
 #include "agent_cli.h"
+#include "ctl_commands.h"
 #include "image_cli.h"
 
 #include "berth/common/log.h"
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   berth::nodeagent::ImageCliOptions image;
   berth::nodeagent::AddImageCommands(app, image, &exit_code);
   berth::nodeagent::AddRunCommand(app, &exit_code);
+  berth::nodeagent::AddCtlCommands(app, &exit_code);
   app.parse_complete_callback([&] {
     auto level = berth::log::ParseLevel(log_level);
     berth::log::Options opts;

@@ -76,7 +76,7 @@ Result<NodeStatus> ReadNodeStatus(const NodeStatusInputs& in) {
 
   const double mem = PressureAvg10(in.proc, "memory");
   NodeCondition memory{"MemoryPressure", mem >= in.memory_pressure_avg10,
-                       mem < 0 ? "PressureUnknown" : "KubeletHasSufficientMemory", ""};
+                       mem < 0 ? "PressureUnknown" : "HasSufficientMemory", ""};
   if (memory.status) {
     memory.reason = "MemoryPressure";
     memory.message = "PSI memory some avg10=" + std::to_string(mem);
