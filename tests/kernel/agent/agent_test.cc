@@ -220,6 +220,24 @@ spec:
   EXPECT_EQ(err, "oops\n");
   auto missing = agent_->StartExec("default", "nope", "c", {"true"}, false, false);
   EXPECT_ERRNO(missing, ENOENT);
+
+  // With a terminal: the pty master carries input and output, resizes apply.
+  auto tty = agent_->StartExec("default", "ex", "c", {"sh", "-c", "read x; echo got $x; stty size"},
+                               true, true);
+  ASSERT_OK(tty);
+  ASSERT_OK((*tty)->Resize(100, 40));
+  ASSERT_EQ(::write((*tty)->stdin_fd(), "ping\n", 5), 5);
+  std::string screen;
+  while (screen.find("40 100") == std::string::npos) {
+    n = ::read((*tty)->stdout_fd(), buf, sizeof(buf));
+    if (n <= 0) break;
+    screen.append(buf, n);
+  }
+  EXPECT_NE(screen.find("got ping"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("40 100"), std::string::npos) << screen;
+  auto tty_code = (*tty)->Wait();
+  ASSERT_OK(tty_code);
+  EXPECT_EQ(*tty_code, 0);
 }
 
 TEST_F(AgentTest, LogsRotate) {
