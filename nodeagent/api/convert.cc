@@ -132,24 +132,10 @@ v1::NodeResources Resources(int64_t cpu_milli, int64_t memory_bytes, int64_t pod
 
 }  // namespace
 
-const char* PodPhaseString(PodPhase phase) {
-  switch (phase) {
-    case PodPhase::kPending:
-      return "Pending";
-    case PodPhase::kRunning:
-      return "Running";
-    case PodPhase::kSucceeded:
-      return "Succeeded";
-    case PodPhase::kFailed:
-      return "Failed";
-  }
-  return "Unknown";
-}
-
 Result<PodPhase> ParsePodPhase(const std::string& phase) {
   for (PodPhase p :
        {PodPhase::kPending, PodPhase::kRunning, PodPhase::kSucceeded, PodPhase::kFailed}) {
-    if (phase == PodPhaseString(p)) return p;
+    if (phase == PodPhaseName(p)) return p;
   }
   return Error::Invalid("status.phase: unknown pod phase \"" + phase + "\"");
 }
@@ -182,7 +168,7 @@ v1::Pod PodToProto(const PodStatus& pod) {
   out.set_source(pod.source);
 
   v1::PodStatus* s = out.mutable_status();
-  s->set_phase(PodPhaseString(pod.phase));
+  s->set_phase(PodPhaseName(pod.phase));
   std::vector<const ContainerStatus*> uninitialized;
   std::vector<const ContainerStatus*> unready;
   for (const ContainerStatus& c : pod.init_containers) {

@@ -19,9 +19,6 @@
 
 namespace berth::nodeagent {
 
-// "Pending", "Running", "Succeeded", "Failed". (The same names as
-// PodPhaseName, which lives in the lifecycle library the API does not link.)
-const char* PodPhaseString(PodPhase phase);
 Result<PodPhase> ParsePodPhase(const std::string& phase);
 
 google::protobuf::Timestamp TimestampFromNs(int64_t ns);

@@ -14,7 +14,21 @@
 namespace berth::nodeagent {
 
 enum class PodPhase { kPending, kRunning, kSucceeded, kFailed };
-const char* PodPhaseName(PodPhase p);
+
+// "Pending", "Running", ... as Kubernetes spells them.
+inline const char* PodPhaseName(PodPhase p) {
+  switch (p) {
+    case PodPhase::kPending:
+      return "Pending";
+    case PodPhase::kRunning:
+      return "Running";
+    case PodPhase::kSucceeded:
+      return "Succeeded";
+    case PodPhase::kFailed:
+      return "Failed";
+  }
+  return "Unknown";
+}
 
 struct ContainerState {
   enum class Kind { kWaiting, kRunning, kTerminated } kind = Kind::kWaiting;

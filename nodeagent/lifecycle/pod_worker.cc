@@ -63,20 +63,6 @@ bool Readable(int fd) {
 
 }  // namespace
 
-const char* PodPhaseName(PodPhase p) {
-  switch (p) {
-    case PodPhase::kPending:
-      return "Pending";
-    case PodPhase::kRunning:
-      return "Running";
-    case PodPhase::kSucceeded:
-      return "Succeeded";
-    case PodPhase::kFailed:
-      return "Failed";
-  }
-  return "Pending";
-}
-
 PodWorker::PodWorker(const NodeContext& ctx, PodManifest pod, std::string source)
     : ctx_(ctx), pod_(std::move(pod)), source_(std::move(source)), qos_(PodQosClass(pod_)) {
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
