@@ -21,8 +21,6 @@
 namespace berth::nodeagent {
 namespace {
 
-namespace fs = std::filesystem;
-
 struct RunFlags {
   std::string config;
   std::string manifest_dir, state_dir, run_dir, log_dir, image_store, cgroup_root, socket,

@@ -60,7 +60,11 @@ Result<std::vector<std::string>> ResolveEnv(const NodeContext& ctx, const Contai
       if (from.optional && keys.error().err() == ENOENT) continue;
       return std::move(keys).error();
     }
-    for (const auto& [k, v] : *keys) env.push_back(from.prefix + k + "=" + v);
+    for (const auto& [k, v] : *keys) {
+      std::string kv = from.prefix;
+      kv.append(k).append("=").append(v);
+      env.push_back(std::move(kv));
+    }
   }
   for (const auto& e : c.env) {
     if (!e.value_from) {

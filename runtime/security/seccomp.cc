@@ -92,7 +92,7 @@ Status AddRules(scmp_filter_ctx ctx, uint32_t default_action, const SeccompSysca
     if (nr == __NR_SCMP_ERROR) continue;
     int rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(cmps.size()),
                                     cmps.empty() ? nullptr : cmps.data());
-    if (rc < 0) return Error::Sys(-rc, where + ": add rule for " + name);
+    if (rc < 0) return Error::Sys(-rc, std::string(where).append(": add rule for ").append(name));
   }
   return Ok();
 }

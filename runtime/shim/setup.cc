@@ -146,6 +146,7 @@ Status Setup(const SetupOptions& options) {
         (cgroup_dir / "memory.events").string(),
     };
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     ::execv(options.monitor.c_str(), argv.data());

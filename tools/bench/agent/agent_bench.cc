@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -86,8 +87,8 @@ std::vector<double> WaitRunning(const Node& n, const std::vector<std::string>& n
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   if (left > 0) {
-    std::fprintf(stderr, "agent_bench: %zu pods never ran (see %s/agent.log)\n", left,
-                 n.dir.c_str());
+    (void)std::fprintf(stderr, "agent_bench: %zu pods never ran (see %s/agent.log)\n", left,
+                       n.dir.c_str());
     std::exit(1);
   }
   return ms;
@@ -106,7 +107,7 @@ void RemoveAll(const Node& n, const std::vector<std::string>& names) {
 double Percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1,
-                    static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
+                    static_cast<size_t>(std::lround(p * static_cast<double>(v.size() - 1))))];
 }
 
 long RssKb(pid_t pid) {
@@ -183,6 +184,7 @@ int main(int argc, char** argv) {
                                    "--socket",       (n.dir / "run/agent.sock").string(),
                                    "--http-listen",  "127.0.0.1:0"};
   std::vector<char*> argvp;
+  argvp.reserve(args.size() + 1);
   for (auto& a : args) argvp.push_back(a.data());
   argvp.push_back(nullptr);
   posix_spawn_file_actions_t fa;
@@ -217,6 +219,8 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> names;
   std::vector<Clock::time_point> dropped;
+  names.reserve(burst);
+  dropped.reserve(burst);
   for (int i = 0; i < burst; ++i) names.push_back("burst-" + std::to_string(i));
   for (const auto& name : names) dropped.push_back(Drop(n, name));
   auto lat = WaitRunning(n, names, dropped);
@@ -226,6 +230,8 @@ int main(int argc, char** argv) {
 
   names.clear();
   dropped.clear();
+  names.reserve(idle);
+  dropped.reserve(idle);
   for (int i = 0; i < idle; ++i) names.push_back("idle-" + std::to_string(i));
   for (const auto& name : names) dropped.push_back(Drop(n, name));
   WaitRunning(n, names, dropped);
