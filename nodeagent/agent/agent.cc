@@ -82,6 +82,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   ctx.sandbox.network = a->network_.get();
   ctx.images = &*a->images_;
   ctx.shim_binary = c.shim_binary;
+  ctx.node_netns = c.network.node_netns;
   ctx.log_dir = c.log_dir;
   ctx.log_max_bytes = c.log_max_bytes;
   ctx.log_max_files = c.log_max_files;

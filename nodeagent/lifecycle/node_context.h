@@ -23,6 +23,10 @@ struct NodeContext {
   // client here); empty: images must already be stored.
   std::function<Status(const std::string& image)> pull;
   std::filesystem::path shim_binary;
+  // The network namespace pods are reachable from (the node's; empty: the
+  // agent's own). HTTP and TCP probes connect from there, as kubelet's do
+  // from the host.
+  std::filesystem::path node_netns;
   std::filesystem::path log_dir = "/var/log/berth/pods";
   uint64_t log_max_bytes = 10 << 20;
   int log_max_files = 5;

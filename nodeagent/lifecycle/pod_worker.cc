@@ -11,6 +11,7 @@
 #include "prober.h"
 
 #include "berth/common/log.h"
+#include "berth/netns/namespace.h"
 #include "berth/runtime/shim/cri_log.h"
 
 namespace berth::nodeagent {
@@ -374,7 +375,7 @@ void PodWorker::RunProbes(Slot& slot) {
   for (ProbeType t : slot.probes->Due(Clock::now())) {
     const ProbeTracker* tr = slot.probes->tracker(t);
     if (tr == nullptr) continue;
-    ProbeOutcome outcome = RunProbe(tr->spec(), ip.ok() ? *ip : IpAddress(), exec);
+    ProbeOutcome outcome = RunNodeProbe(tr->spec(), ip.ok() ? *ip : IpAddress(), exec);
     slot.probes->Record(t, outcome, Clock::now());
   }
   std::optional<std::string> restart;
@@ -391,6 +392,21 @@ void PodWorker::RunProbes(Slot& slot) {
     slot.probes.reset();
     StopSlot(slot, Clock::now() + std::chrono::seconds(pod_.termination_grace_period_seconds));
   }
+}
+
+ProbeOutcome PodWorker::RunNodeProbe(const Probe& spec, const IpAddress& ip, const ExecFn& exec) {
+  if (spec.kind == ProbeKind::kExec || ctx_.node_netns.empty()) return RunProbe(spec, ip, exec);
+  // The pod's address is routed only inside the node's namespace: connect
+  // from there (this thread only), never from wherever the agent runs.
+  ProbeOutcome outcome{ProbeResult::kFailure, ""};
+  auto ns = netns::OpenNetns(ctx_.node_netns);
+  if (!ns.ok()) return {ProbeResult::kFailure, ns.error().ToString()};
+  berth::Status entered = netns::InNetns(ns->get(), [&]() -> berth::Status {
+    outcome = RunProbe(spec, ip, exec);
+    return Ok();
+  });
+  if (!entered.ok()) return {ProbeResult::kFailure, entered.error().ToString()};
+  return outcome;
 }
 
 void PodWorker::Wait(Clock::time_point until) {

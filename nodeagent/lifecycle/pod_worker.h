@@ -24,6 +24,7 @@
 #include "node_context.h"
 #include "pod_status.h"
 #include "probe_tracker.h"
+#include "prober.h"
 
 #include "berth/common/unique_fd.h"
 
@@ -79,6 +80,7 @@ class PodWorker {
   void StartSlot(Slot& slot);
   void OnExit(Slot& slot);
   void RunProbes(Slot& slot);
+  ProbeOutcome RunNodeProbe(const Probe& spec, const IpAddress& ip, const ExecFn& exec);
   bool RunInitContainers();
   void RunAppContainers();
   void StopAll();

@@ -91,7 +91,10 @@ Result<ManifestChanges> ManifestWatcher::Poll() {
   for (const auto& [name, kind] : what) {
     const fs::path path = dir_ / name;
     if (kind == 'r') {
-      if (known_.erase(name)) out.removed.push_back(path);
+      // Reported even for a file never seen written: it may predate the
+      // watcher (read by the caller's first scan).
+      known_.erase(name);
+      out.removed.push_back(path);
     } else if (known_.count(name)) {
       out.changed.push_back(path);
     } else {

@@ -2,6 +2,8 @@
 // ConfigMap/Secret files, a memory emptyDir, the shared pid namespace.
 #include <sys/stat.h>
 
+#include <thread>
+
 #include "agent_fixture.h"
 #include "cri_reader.h"
 #include "test_support.h"
@@ -141,6 +143,33 @@ spec:
   while ((n = ::read((*exec)->stdout_fd(), buf, sizeof(buf))) > 0) out.append(buf, n);
   ASSERT_OK((*exec)->Wait());
   EXPECT_NE(out.find("sleep 1001"), std::string::npos) << out;
+}
+
+TEST_F(AgentTest, HttpAndTcpProbesReachThePodFromTheNode) {
+  StartAgent();
+  WriteManifest("probed.yaml", R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: probed}
+spec:
+  containers:
+    - name: web
+      image: busybox
+      command: [sh, -c, "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"]
+      ports: [{name: http, containerPort: 8080}]
+      readinessProbe: {httpGet: {path: /, port: http}, periodSeconds: 1}
+      livenessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+)");
+  ASSERT_TRUE(WaitFor([&] {
+    auto p = Pod("probed");
+    return p.ok() && p->ready;
+  })) << "the HTTP readiness probe never passed";
+  // Liveness keeps passing: no restart after a few periods.
+  std::this_thread::sleep_for(seconds(3));
+  auto p = Pod("probed");
+  ASSERT_OK(p);
+  EXPECT_TRUE(p->ready);
+  EXPECT_EQ(p->containers[0].restart_count, 0);
 }
 
 }  // namespace

@@ -349,6 +349,24 @@ spec:
   }
 }
 
+TEST_F(AgentTest, ManifestPresentAtStartCanBeRemoved) {
+  WriteManifest("early.yaml", R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: early}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: c, image: busybox, command: [sleep, "1000"]}]
+)");
+  StartAgent();
+  ASSERT_TRUE(WaitFor([&] {
+    auto p = Pod("early");
+    return p.ok() && Running(Container(*p, "c"));
+  }));
+  RemoveManifest("early.yaml");
+  EXPECT_TRUE(WaitFor([&] { return fs::is_empty(dir_ / "state" / "pods"); }, seconds(5)));
+}
+
 TEST_F(AgentTest, BadManifestIsRefusedOthersRun) {
   StartAgent();
   WriteManifest("good.yaml", R"(

@@ -71,5 +71,31 @@ TEST_F(ManifestDirTest, WatcherReportsAddedChangedRemoved) {
   EXPECT_TRUE(w->Poll()->empty());
 }
 
+TEST_F(ManifestDirTest, RemovingAFileThatPredatesTheWatcherIsReported) {
+  Write("old.yaml", Pod("old"));
+  auto w = ManifestWatcher::Open(dir_);
+  ASSERT_OK(w);
+  fs::remove(dir_ / "old.yaml");
+  auto c = w->Poll();
+  ASSERT_OK(c);
+  ASSERT_EQ(c->removed.size(), 1u);
+  EXPECT_EQ(c->removed[0].filename(), "old.yaml");
+}
+
+TEST_F(ManifestDirTest, RescanOneFile) {
+  ManifestScan scan;
+  Write("a.yaml", Pod("a"));
+  RescanManifestFile(dir_ / "a.yaml", &scan);
+  EXPECT_EQ(scan.pods.size(), 1u);
+  Write("a.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {bogus: 1}\n");
+  RescanManifestFile(dir_ / "a.yaml", &scan);
+  EXPECT_TRUE(scan.pods.empty());
+  EXPECT_EQ(scan.errors.size(), 1u);
+  fs::remove(dir_ / "a.yaml");
+  RescanManifestFile(dir_ / "a.yaml", &scan);
+  EXPECT_TRUE(scan.pods.empty());
+  EXPECT_TRUE(scan.errors.empty());
+}
+
 }  // namespace
 }  // namespace berth::nodeagent
