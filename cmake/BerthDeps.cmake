@@ -38,6 +38,7 @@ berth_find_pkg(bpf libbpf libbpf-dev)
 berth_find_pkg(httplib cpp-httplib libcpp-httplib-dev)
 berth_find_pkg(systemd libsystemd libsystemd-dev)
 berth_find_config(yaml-cpp libyaml-cpp-dev)
+berth_find_config(RocksDB librocksdb-dev)
 # gRPC and protobuf for api/*.proto. Debian's gRPC CMake config checks that
 # its plugins (grpc_cpp_plugin, ...) exist, so look for the plugin first to
 # name its package rather than fail inside gRPCTargets.cmake.
