@@ -33,16 +33,33 @@ std::string FailureMessage(size_t total_nodes, const std::vector<std::string>& r
   return msg;
 }
 
+size_t FeasibleNodesToFind(size_t nodes) {
+  if (nodes <= 100) return nodes;
+  const int64_t pct = std::max<int64_t>(5, 50 - static_cast<int64_t>(nodes) / 125);
+  return std::max<size_t>(100, nodes * static_cast<size_t>(pct) / 100);
+}
+
 Decision Schedule(const PodInfo& pod, const std::vector<NodeInfo>& nodes, ScorePolicy policy) {
+  size_t next = 0;
+  return Schedule(pod, nodes, policy, Sampling{}, &next);
+}
+
+Decision Schedule(const PodInfo& pod, const std::vector<NodeInfo>& nodes, ScorePolicy policy,
+                  const Sampling& sampling, size_t* next_start) {
   std::vector<const NodeInfo*> feasible;
   std::vector<std::string> reasons;
-  for (const NodeInfo& node : nodes) {
+  const size_t n = nodes.size();
+  const size_t want = sampling.feasible_to_find == 0 ? n : sampling.feasible_to_find;
+  size_t processed = 0;
+  for (; processed < n && feasible.size() < want; ++processed) {
+    const NodeInfo& node = nodes[(sampling.start + processed) % n];
     if (std::optional<std::string> reason = RunFilters(pod, node)) {
       reasons.push_back(std::move(*reason));
     } else {
       feasible.push_back(&node);
     }
   }
+  *next_start = n == 0 ? 0 : (sampling.start + processed) % n;
 
   Decision decision;
   if (!feasible.empty()) {

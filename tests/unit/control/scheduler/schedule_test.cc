@@ -52,3 +52,49 @@ TEST(FailureMessage, SortsByCountThenText) {
 
 }  // namespace
 }  // namespace berth::control::scheduler
+
+namespace berth::control::scheduler {
+namespace {
+
+TEST(ScheduleSamplingTest, FeasibleNodesToFindFollowsKubeScheduler) {
+  EXPECT_EQ(FeasibleNodesToFind(50), 50u);
+  EXPECT_EQ(FeasibleNodesToFind(100), 100u);
+  EXPECT_EQ(FeasibleNodesToFind(1000), 420u);   // 42%
+  EXPECT_EQ(FeasibleNodesToFind(5000), 500u);   // 10%
+  EXPECT_EQ(FeasibleNodesToFind(10000), 500u);  // floor of 5%
+  EXPECT_EQ(FeasibleNodesToFind(150), 100u);    // at least 100
+}
+
+TEST(ScheduleSamplingTest, StopsEarlyAndRotates) {
+  std::vector<NodeInfo> nodes(300);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    nodes[i].name = "n" + std::to_string(1000 + i);
+    nodes[i].allocatable = {4000, int64_t{8} << 30, 110};
+  }
+  // The first 10 nodes are cordoned: the sample goes past them.
+  for (size_t i = 0; i < 10; ++i) nodes[i].unschedulable = true;
+  PodInfo pod;
+  pod.name = pod.uid = "p";
+  pod.requests = {100, 1 << 20, 0};
+  size_t next = 0;
+  Decision d = Schedule(pod, nodes, ScorePolicy::kSpread, {0, 100}, &next);
+  ASSERT_TRUE(d.node.has_value());
+  EXPECT_EQ(next, 110u);  // 10 rejected + 100 feasible processed
+  const int chosen = std::stoi(d.node->substr(1)) - 1000;
+  EXPECT_GE(chosen, 10);
+  EXPECT_LT(chosen, 110);
+  Decision d2 = Schedule(pod, nodes, ScorePolicy::kSpread, {next, 100}, &next);
+  ASSERT_TRUE(d2.node.has_value());
+  const int chosen2 = std::stoi(d2.node->substr(1)) - 1000;
+  EXPECT_GE(chosen2, 110);
+  EXPECT_LT(chosen2, 210);
+  // Nothing fits: every node is tried and the message counts all of them.
+  pod.requests.cpu_milli = 1000000;
+  Decision none = Schedule(pod, nodes, ScorePolicy::kSpread, {next, 100}, &next);
+  EXPECT_FALSE(none.node.has_value());
+  EXPECT_EQ(none.message,
+            "0/300 nodes are available: 290 Insufficient cpu, 10 node(s) were unschedulable.");
+}
+
+}  // namespace
+}  // namespace berth::control::scheduler

@@ -127,6 +127,21 @@ struct Decision {
 // name), or, when nothing fits, reports why and tries preemption.
 Decision Schedule(const PodInfo& pod, const std::vector<NodeInfo>& nodes, ScorePolicy policy);
 
+// Large clusters, as kube-scheduler does it: filtering starts at `start`
+// (wrapping around) and stops once `feasible_to_find` nodes fit; only
+// those are scored. `next_start` is where the following pod should start,
+// so every node gets its turn. With no fitting node every node was tried
+// and the message and preemption are those of Schedule().
+struct Sampling {
+  size_t start = 0;
+  size_t feasible_to_find = 0;  // 0: all nodes
+};
+Decision Schedule(const PodInfo& pod, const std::vector<NodeInfo>& nodes, ScorePolicy policy,
+                  const Sampling& sampling, size_t* next_start);
+// kube-scheduler's default: all nodes up to 100; otherwise a percentage
+// falling from 50% by 1% per 125 nodes to at least 5%, and at least 100.
+size_t FeasibleNodesToFind(size_t nodes);
+
 // The FailedScheduling message for per-node failure reasons: each node
 // counted once under its first failing reason, reasons sorted by count
 // descending, then by text.
