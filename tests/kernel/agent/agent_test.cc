@@ -292,7 +292,7 @@ spec:
   containers:
     - name: c
       image: busybox
-      command: [sh, -c, "trap 'echo term > /host/term; exit 0' TERM; while :; do sleep 0.1; done"]
+      command: [sh, -c, "trap 'echo term > /host/term; exit 0' TERM; touch /host/trapped; while :; do sleep 0.1; done"]
       lifecycle:
         preStop: {exec: {command: [sh, -c, "echo prestop > /host/prestop"]}}
       volumeMounts: [{name: host, mountPath: /host}, {name: scratch, mountPath: /scratch}]
@@ -309,7 +309,9 @@ spec:
     auto p = Pod("gone");
     if (!p.ok()) return false;
     pod = *p;
-    return Running(Container(pod, "c")) && Running(Container(pod, "stubborn"));
+    // Running, and past the trap (a SIGTERM before it would be dropped).
+    return Running(Container(pod, "c")) && Running(Container(pod, "stubborn")) &&
+           fs::exists(host / "trapped");
   }));
   const pid_t pid_c = Container(pod, "c")->pid, pid_s = Container(pod, "stubborn")->pid;
   const std::string pod_cgroup = CgroupDir() + "/pods/" + pod.uid;

@@ -128,9 +128,18 @@ TEST_F(ShimTest, SetupErrorIsReturnedAndNothingIsLeft) {
 
 TEST_F(ShimTest, MonitorIsSmallDetachedAndOutlivesNothing) {
   // pid 1 of a pid namespace only gets the signals it handles: trap TERM.
-  auto c = Config(BaseSpec({"sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.05; done"}), "c4");
+  auto c = Config(
+      BaseSpec({"sh", "-c", "trap 'exit 7' TERM; echo trapped; while :; do sleep 0.05; done"}),
+      "c4");
   auto started = Start(c);
   ASSERT_OK(started);
+  // SIGTERM before the trap is set would be dropped (pid 1 has no default
+  // action): wait for the container to say it handles it.
+  for (int i = 0; i < 1000; ++i) {
+    auto lines = nodeagent::ReadLogs(c.log_path, {});
+    if (lines.ok() && !lines->empty() && lines->front().content == "trapped") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   // Not our child: reparented to init (or a subreaper), so it survives us.
   std::ifstream stat("/proc/" + std::to_string(started->shim_pid) + "/status");
   std::string line;
