@@ -185,7 +185,7 @@ Result<ContainerInstance> ContainerInstance::Start(const InstanceRef& ref, QosCl
     img = image::LoadImage(*ctx.images, c.image);
   }
   if (!img.ok()) return std::move(img).error();
-  BERTH_ASSIGN_OR_RETURN(image::ImageRootfs layers, image::PrepareRootfs(*ctx.images, c.image));
+  BERTH_ASSIGN_OR_RETURN(image::ImageRootfs layers, image::PrepareRootfs(*ctx.images, *img));
   BERTH_ASSIGN_OR_RETURN(std::vector<std::string> env, ResolveEnv(ctx, c));
   timer.Mark("image");
 

@@ -164,15 +164,8 @@ std::optional<std::string> ContainerProbes::RestartReason() const {
 }
 
 const ProbeTracker* ContainerProbes::tracker(ProbeType type) const {
-  switch (type) {
-    case ProbeType::kStartup:
-      return startup_ ? &*startup_ : nullptr;
-    case ProbeType::kLiveness:
-      return liveness_ ? &*liveness_ : nullptr;
-    case ProbeType::kReadiness:
-      return readiness_ ? &*readiness_ : nullptr;
-  }
-  return nullptr;
+  // Mutable() only selects a member; it changes nothing.
+  return const_cast<ContainerProbes*>(this)->Mutable(type);
 }
 
 ProbeTracker* ContainerProbes::Mutable(ProbeType type) {

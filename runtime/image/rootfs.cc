@@ -50,6 +50,11 @@ ImageRuntimeConfig RuntimeConfigFrom(const ImageConfig& config) {
 Result<ImageRootfs> PrepareRootfs(const ImageStore& store, std::string_view reference,
                                   const UnpackOptions& options, int parallel_layers) {
   BERTH_ASSIGN_OR_RETURN(Image img, LoadImage(store, reference));
+  return PrepareRootfs(store, img, options, parallel_layers);
+}
+
+Result<ImageRootfs> PrepareRootfs(const ImageStore& store, const Image& img,
+                                  const UnpackOptions& options, int parallel_layers) {
   const size_t n = img.manifest.layers.size();
   ImageRootfs out;
   out.runtime = RuntimeConfigFrom(img.config);

@@ -9,8 +9,7 @@
 #include <random>
 #include <thread>
 
-#include <net/if.h>
-
+#include "cri_reader.h"
 #include "test_support.h"
 
 #include "berth/cgroups/cgroup.h"
@@ -176,21 +175,16 @@ const ContainerStatus* AgentTest::Container(const PodStatus& p, const std::strin
   return nullptr;
 }
 
+std::string AgentTest::LogText(const std::string& path) {
+  auto lines = ReadLogs(path, {});
+  if (!lines.ok()) return "";
+  std::string out;
+  for (const auto& l : *lines) out += l.content + "\n";
+  return out;
+}
+
 fs::path AgentTest::PodDir(const std::string& uid) const { return dir_ / "state" / "pods" / uid; }
 
 std::string AgentTest::CgroupDir() const { return cgroup_mount_.string() + cgroup_root_; }
-
-bool AgentTest::NodeHasLink(const std::string& name) const {
-  auto fd = netns::OpenNetns(node_netns_);
-  if (!fd.ok()) return false;
-  bool found = false;
-  IgnoreError(netns::InNetns(fd->get(),
-                             [&]() -> Status {
-                               found = ::if_nametoindex(name.c_str()) != 0;
-                               return Ok();
-                             }),
-              "false when the namespace cannot be entered");
-  return found;
-}
 
 }  // namespace berth::nodeagent::testing

@@ -39,7 +39,8 @@ class AgentTest : public ::testing::Test {
   const ContainerStatus* Container(const PodStatus& p, const std::string& name) const;
   std::filesystem::path PodDir(const std::string& uid) const;
   std::string CgroupDir() const;  // host path of the run's cgroup root
-  bool NodeHasLink(const std::string& name) const;
+  // A container's CRI log as plain text, one line per record ("" if unreadable).
+  static std::string LogText(const std::string& path);
 
   std::filesystem::path dir_;
   std::string suffix_;

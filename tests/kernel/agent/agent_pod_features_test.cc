@@ -16,15 +16,6 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::seconds;
 
-std::string Log(const std::string& path) {
-  auto lines = ReadLogs(path, {});
-  std::string out;
-  if (lines.ok()) {
-    for (const auto& l : *lines) out += l.content + "\n";
-  }
-  return out;
-}
-
 TEST_F(AgentTest, InitContainersConfigAndSecrets) {
   fs::create_directories(dir_ / "config/configmaps/app");
   fs::create_directories(dir_ / "config/secrets/creds");
@@ -80,7 +71,7 @@ spec:
   EXPECT_TRUE(pod.initialized);
   ASSERT_EQ(pod.init_containers.size(), 2u);
   EXPECT_EQ(pod.init_containers[0].state.reason, "Completed");
-  EXPECT_EQ(Log(pod.containers[0].log_path),
+  EXPECT_EQ(LogText(pod.containers[0].log_path),
             "first\nsecond\nMODE=production PASS=s3cret CFG_level=debug\ndebug\n400\ns3cret\n1\n"
             "secret-ro\n");
 }

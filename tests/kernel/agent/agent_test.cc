@@ -20,14 +20,6 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string LogText(const std::string& path) {
-  auto lines = ReadLogs(path, {});
-  if (!lines.ok()) return "";
-  std::string out;
-  for (const auto& l : *lines) out += l.content + "\n";
-  return out;
-}
-
 std::string FileText(const fs::path& p) {
   auto r = ReadFile(p);
   return r.ok() ? *r : "<" + r.error().ToString() + ">";

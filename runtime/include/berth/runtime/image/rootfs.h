@@ -51,5 +51,8 @@ ImageRuntimeConfig RuntimeConfigFrom(const ImageConfig& config);
 // stops the rest and is returned.
 Result<ImageRootfs> PrepareRootfs(const ImageStore& store, std::string_view reference,
                                   const UnpackOptions& options = {}, int parallel_layers = 0);
+// The same for an image already loaded (no second read of its documents).
+Result<ImageRootfs> PrepareRootfs(const ImageStore& store, const Image& image,
+                                  const UnpackOptions& options = {}, int parallel_layers = 0);
 
 }  // namespace berth::runtime::image
