@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "quantity.h"
+#include "berth/common/quantity.h"
 
 namespace berth::nodeagent::detail {
 

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "quantity.h"
+#include "berth/common/quantity.h"
 #include "test_support.h"
 
 namespace berth::nodeagent {

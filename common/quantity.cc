@@ -1,9 +1,9 @@
-#include "quantity.h"
+#include "berth/common/quantity.h"
 
 #include <cmath>
 #include <string>
 
-namespace berth::nodeagent {
+namespace berth {
 namespace {
 
 struct Suffix {
@@ -68,4 +68,4 @@ Result<int64_t> ParseBytes(std::string_view text) {
   return static_cast<int64_t>(std::ceil(v - 1e-9));
 }
 
-}  // namespace berth::nodeagent
+}  // namespace berth

@@ -8,11 +8,11 @@
 
 #include "berth/common/error.h"
 
-namespace berth::nodeagent {
+namespace berth {
 
 // CPU in millicores ("500m" -> 500, "2" -> 2000, "0.25" -> 250).
 Result<int64_t> ParseMilliCpu(std::string_view text);
 // Bytes ("128Mi" -> 134217728, "1G" -> 1000000000, "1e3" -> 1000).
 Result<int64_t> ParseBytes(std::string_view text);
 
-}  // namespace berth::nodeagent
+}  // namespace berth
