@@ -6,7 +6,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "quantity.h"
+#include "berth/common/quantity.h"
 #include "yaml_reader.h"
 
 #include "berth/common/file.h"
