@@ -21,11 +21,12 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
-#include "grpc_status.h"
-
+#include "berth/api/grpc_status.h"
 #include "berth/common/unique_fd.h"
 
 namespace berth::nodeagent {
+
+using api::FromGrpcStatus;
 namespace {
 
 using ExecStream = grpc::ClientReaderWriter<v1::ExecRequest, v1::ExecResponse>;

@@ -32,13 +32,15 @@
 
 #include "convert.h"
 #include "cri_reader.h"
-#include "grpc_status.h"
 
+#include "berth/api/grpc_status.h"
 #include "berth/common/log.h"
 #include "berth/common/unique_fd.h"
 #include "berth/runtime/shim/cri_log.h"
 
 namespace berth::nodeagent {
+
+using api::ToGrpcStatus;
 namespace {
 
 namespace fs = std::filesystem;

@@ -1,5 +1,5 @@
 // The errno <-> gRPC code table and the message round trip.
-#include "grpc_status.h"
+#include "berth/api/grpc_status.h"
 
 #include <cerrno>
 
@@ -7,7 +7,7 @@
 
 #include "test_support.h"
 
-namespace berth::nodeagent {
+namespace berth::api {
 namespace {
 
 using grpc::StatusCode;
@@ -27,6 +27,7 @@ TEST(GrpcStatus, MappingTable) {
       {ENOSYS, StatusCode::UNIMPLEMENTED},
       {ECANCELED, StatusCode::CANCELLED},
       {ERANGE, StatusCode::OUT_OF_RANGE},
+      {ESTALE, StatusCode::ABORTED},
       {EIO, StatusCode::INTERNAL},
       {0, StatusCode::UNKNOWN},
   };
@@ -74,4 +75,4 @@ TEST(GrpcStatus, ForeignMessagesTakeTheCodesErrno) {
 }
 
 }  // namespace
-}  // namespace berth::nodeagent
+}  // namespace berth::api

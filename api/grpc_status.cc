@@ -1,11 +1,11 @@
-#include "grpc_status.h"
+#include "berth/api/grpc_status.h"
 
 #include <cerrno>
 #include <cstring>
 #include <string>
 #include <string_view>
 
-namespace berth::nodeagent {
+namespace berth::api {
 namespace {
 
 // Linux errnos are below 134; the margin covers newer kernels.
@@ -71,6 +71,8 @@ grpc::StatusCode GrpcCodeForErrno(int err) {
       return grpc::StatusCode::UNIMPLEMENTED;
     case ECANCELED:
       return grpc::StatusCode::CANCELLED;
+    case ESTALE:  // a write against a stale resourceVersion: a conflict
+      return grpc::StatusCode::ABORTED;
     case ERANGE:
       return grpc::StatusCode::OUT_OF_RANGE;
     default:
@@ -100,6 +102,7 @@ int ErrnoForGrpcCode(grpc::StatusCode code) {
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       return ENOSPC;
     case grpc::StatusCode::ABORTED:
+      return ESTALE;
     case grpc::StatusCode::UNAVAILABLE:
       return EAGAIN;
     case grpc::StatusCode::OUT_OF_RANGE:
@@ -169,4 +172,4 @@ Error FromGrpcStatus(const grpc::Status& status) {
   return Error::Sys(ErrnoForGrpcCode(status.error_code()), std::move(message));
 }
 
-}  // namespace berth::nodeagent
+}  // namespace berth::api
