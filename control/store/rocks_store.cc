@@ -195,6 +195,8 @@ class RocksStore final : public Store {
         e.kv.mod_revision = rev;
         e.kv.create_revision = cur->create_revision;
         e.kv.version = cur->version;
+        // The last value, as etcd's prev_kv: a watcher learns what went away.
+        e.kv.value = cur->value;
         pending[op.key] = std::nullopt;
       }
       batch.Put(HistoryKey(rev, static_cast<uint32_t>(events.size())), EncodeEvent(e));

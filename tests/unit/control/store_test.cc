@@ -142,6 +142,13 @@ TEST_F(StoreTest, WatchFromARevisionThenLive) {
   ASSERT_EQ(got->size(), 1u);
   EXPECT_EQ((*got)[0].type, Event::Type::kDelete);
   EXPECT_EQ((*got)[0].kv.mod_revision, 4);
+  EXPECT_EQ((*got)[0].kv.value, "2");  // the last value, live and from history
+  auto replay = store_->Watch("/w/a", "", 4);
+  ASSERT_OK(replay);
+  auto replayed = (*replay)->Next(milliseconds(100));
+  ASSERT_OK(replayed);
+  ASSERT_EQ(replayed->size(), 1u);
+  EXPECT_EQ((*replayed)[0].kv.value, "2");
   (*w)->Cancel();
   EXPECT_ERRNO((*w)->Next(milliseconds(1)), ECANCELED);
 }

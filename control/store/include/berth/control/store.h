@@ -67,7 +67,9 @@ struct RangeResult {
 struct Event {
   enum class Type { kPut, kDelete };
   Type type = Type::kPut;
-  KeyValue kv;  // for kDelete: the key, mod_revision = the deleting revision
+  // For kDelete: mod_revision is the deleting revision, value the last
+  // value the key had.
+  KeyValue kv;
 };
 
 // Events of one watch, in revision order, none skipped.
