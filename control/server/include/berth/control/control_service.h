@@ -1,0 +1,47 @@
+// berth.v1.Control over gRPC: each RPC is a thin translation between the
+// request messages and the Registry, with errors mapped in one place
+// (berth/api/grpc_status.h). Watch is a server stream that ends when the
+// client goes away or the server shuts down; it sends BOOKMARK events with
+// the current revision when asked so a client can resume cheaply.
+//
+// Thread-safe (gRPC calls handlers concurrently; the Registry is
+// thread-safe).
+#pragma once
+
+#include <atomic>
+
+#include <grpcpp/grpcpp.h>
+
+#include "control.grpc.pb.h"
+
+#include "berth/control/registry.h"
+
+namespace berth::control {
+
+class ControlService final : public v1::Control::Service {
+ public:
+  explicit ControlService(Registry& registry) : registry_(registry) {}
+
+  // Ends running watches (their streams finish with OK).
+  void Shutdown() { shutting_down_ = true; }
+
+  grpc::Status Create(grpc::ServerContext* ctx, const v1::CreateRequest* req,
+                      v1::Object* resp) override;
+  grpc::Status Get(grpc::ServerContext* ctx, const v1::GetRequest* req, v1::Object* resp) override;
+  grpc::Status List(grpc::ServerContext* ctx, const v1::ListRequest* req,
+                    v1::ListResponse* resp) override;
+  grpc::Status Update(grpc::ServerContext* ctx, const v1::UpdateRequest* req,
+                      v1::Object* resp) override;
+  grpc::Status Apply(grpc::ServerContext* ctx, const v1::ApplyRequest* req,
+                     v1::ApplyResponse* resp) override;
+  grpc::Status Delete(grpc::ServerContext* ctx, const v1::DeleteRequest* req,
+                      v1::Object* resp) override;
+  grpc::Status Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
+                     grpc::ServerWriter<v1::WatchEvent>* writer) override;
+
+ private:
+  Registry& registry_;
+  std::atomic<bool> shutting_down_{false};
+};
+
+}  // namespace berth::control
