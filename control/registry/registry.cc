@@ -260,7 +260,7 @@ Result<v1::Object> Registry::Update(v1::Object object, const UpdateOptions& opti
     detail::CopyStatus(object, merged);
   } else {
     merged = std::move(object);
-    if (detail::HasStatus(merged)) detail::CopyStatus(*current, merged);
+    if (detail::HasStatus(merged) && !options.with_status) detail::CopyStatus(*current, merged);
     v1::ObjectMeta* meta = api::MutableMeta(merged);
     meta->set_namespace_(where->ns);
     meta->set_uid(cur_meta.uid());

@@ -204,8 +204,8 @@ TEST(ConfigMapTest, Rules) {
                 "binaryData"},
                {"too large",
                 [&](v1::Object& o) {
-                  data(o)["a"] = std::string(600 * 1024, 'a');
-                  binary(o)["b"] = std::string(600 * 1024, 'b');
+                  data(o)["a"] = std::string(size_t{600} * 1024, 'a');
+                  binary(o)["b"] = std::string(size_t{600} * 1024, 'b');
                 },
                 "Too long: must have at most 1048576 bytes"},
            });
@@ -265,7 +265,7 @@ TEST(SecretTest, Rules) {
                 "alphanumeric characters, '-', '_' or '.'"},
                {"too large",
                 [&](v1::Object& o) {
-                  (*secret(o).mutable_data())["big"] = std::string(1024 * 1024 + 1, 'x');
+                  (*secret(o).mutable_data())["big"] = std::string(size_t{1024} * 1024 + 1, 'x');
                 },
                 "data: Too long: must have at most 1048576 bytes"},
            });

@@ -106,12 +106,13 @@ TEST(MetaTest, Annotations) {
                 "[A-Za-z0-9-_.], starting and ending alphanumeric"},
                {"at the limit",
                 [](v1::Object& o) {
-                  (*PodMeta(o).mutable_annotations())["k"] = std::string(256 * 1024 - 1, 'x');
+                  (*PodMeta(o).mutable_annotations())["k"] =
+                      std::string(size_t{256} * 1024 - 1, 'x');
                 },
                 ""},
                {"too large",
                 [](v1::Object& o) {
-                  (*PodMeta(o).mutable_annotations())["k"] = std::string(256 * 1024, 'x');
+                  (*PodMeta(o).mutable_annotations())["k"] = std::string(size_t{256} * 1024, 'x');
                 },
                 "metadata.annotations: Too long: must have at most 262144 bytes"},
            });

@@ -572,7 +572,7 @@ TEST(PodTest, Tolerations) {
 }
 
 v1::NodeSelectorRequirement& AddNodeRequirement(v1::Object& o, const std::string& op,
-                                                std::vector<std::string> values) {
+                                                const std::vector<std::string>& values) {
   auto* terms = PodSpecOf(o)
                     .mutable_affinity()
                     ->mutable_node_affinity()

@@ -68,6 +68,9 @@ struct ListResult {
 
 struct UpdateOptions {
   bool status = false;  // the status subresource
+  // Spec and status in one write (a binding: nodeName and PodScheduled
+  // together, one disk sync instead of two).
+  bool with_status = false;
   bool dry_run = false;
 };
 

@@ -1,0 +1,107 @@
+// The scheduler as a service: watches pods and nodes through informers,
+// places every pending pod (spec.nodeName empty, schedulerName
+// default-scheduler, not being deleted) with the scheduling core
+// (berth/control/scheduler/scheduler.h), highest priority first, and binds
+// it by writing spec.nodeName and the PodScheduled condition to the store
+// (durable before the next decision relies on it). A pod that fits nowhere
+// gets PodScheduled=False/Unschedulable, a FailedScheduling event with the
+// per-reason node counts, and is retried when nodes or pods change (or
+// after `retry`). Preemption: victims of lower priority are deleted
+// (gracefully) and the pod is nominated to the node (status.
+// nominatedNodeName) until they are gone.
+//
+// Placement decisions assume their binds: the node cache counts a pod as
+// placed as soon as it is chosen, so decisions never wait for the watch.
+//
+// Thread-safe; Start() runs one scheduling thread.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "berth/control/controllers/event_recorder.h"
+#include "berth/control/informer.h"
+#include "berth/control/scheduler/scheduler.h"
+
+namespace berth::control {
+
+// The scheduler's view of API objects (exposed for tests and hollow nodes).
+scheduler::PodInfo PodInfoOf(const v1::Pod& pod);
+// Node fields without the placed pods.
+scheduler::NodeInfo NodeInfoOf(const v1::Node& node);
+
+struct SchedulerOptions {
+  scheduler::ScorePolicy policy = scheduler::ScorePolicy::kSpread;
+  std::chrono::milliseconds retry{5000};
+};
+
+struct SchedulerStats {
+  uint64_t scheduled = 0;
+  uint64_t unschedulable = 0;
+  uint64_t bind_errors = 0;
+  uint64_t preemptions = 0;
+};
+
+class SchedulerService {
+ public:
+  // Adds its handlers to the informers: construct before starting them.
+  SchedulerService(Registry& registry, Informer& nodes, Informer& pods, EventRecorder& events,
+                   SchedulerOptions options = {});
+  ~SchedulerService();
+  SchedulerService(const SchedulerService&) = delete;
+  SchedulerService& operator=(const SchedulerService&) = delete;
+
+  Status Start();
+  void Stop();
+  SchedulerStats Stats() const;
+
+ private:
+  struct QueuedPod {
+    int32_t priority = 0;
+    int64_t created_ns = 0;
+    std::string key;
+    bool operator<(const QueuedPod& o) const {
+      if (priority != o.priority) return priority > o.priority;
+      if (created_ns != o.created_ns) return created_ns < o.created_ns;
+      return key < o.key;
+    }
+  };
+  void OnNode(const ObjectEvent& event, const v1::Object* old);
+  void OnPod(const ObjectEvent& event, const v1::Object* old);
+  void Run();
+  void ScheduleOne(const v1::Pod& pod);
+  Status Bind(const v1::Pod& pod, const std::string& node);
+  void MarkUnschedulable(const v1::Pod& pod, const std::string& message);
+  void RequeueUnschedulableLocked();
+  // Under mu_: the placed-pod bookkeeping.
+  void PlaceLocked(const v1::Pod& pod, const std::string& node);
+  void UnplaceLocked(const std::string& uid);
+  scheduler::NodeInfo* NodeLocked(const std::string& name);
+
+  Registry& registry_;
+  Informer& nodes_informer_;
+  Informer& pods_informer_;
+  EventRecorder& events_;
+  SchedulerOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<QueuedPod> queue_;
+  std::map<std::string, QueuedPod> queued_by_key_;
+  std::set<std::string> unschedulable_;  // keys waiting for a cluster change
+  std::chrono::steady_clock::time_point next_retry_;
+  // The cluster as the core sees it: a vector (Schedule's input, no copy
+  // per decision) and each node's position in it.
+  std::vector<scheduler::NodeInfo> nodes_;
+  std::map<std::string, size_t> node_index_;
+  std::map<std::string, std::string> placed_node_;  // pod uid -> node
+  size_t next_start_ = 0;
+  SchedulerStats stats_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace berth::control
