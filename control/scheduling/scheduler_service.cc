@@ -70,6 +70,10 @@ Status SchedulerService::Start() {
     return Error::Sys(ETIMEDOUT, "scheduler: informers did not sync (started?)");
   }
   stop_ = false;
+  binders_stop_ = false;
+  for (int i = 0; i < std::max(1, options_.binders); ++i) {
+    binders_.emplace_back([this] { Binder(); });
+  }
   thread_ = std::thread([this] { Run(); });
   return {};
 }
@@ -81,11 +85,24 @@ void SchedulerService::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(bind_mu_);
+    binders_stop_ = true;
+  }
+  bind_cv_.notify_all();
+  bind_space_cv_.notify_all();
+  for (auto& b : binders_) b.join();
+  binders_.clear();
 }
 
 SchedulerStats SchedulerService::Stats() const {
   std::lock_guard lock(mu_);
   return stats_;
+}
+
+std::vector<int64_t> SchedulerService::Latencies() const {
+  std::lock_guard lock(mu_);
+  return latencies_us_;
 }
 
 scheduler::NodeInfo* SchedulerService::NodeLocked(const std::string& name) {
@@ -148,6 +165,8 @@ void SchedulerService::OnPod(const ObjectEvent& event, const v1::Object*) {
   const std::string key = KeyOf(event.object);
   std::lock_guard lock(mu_);
   const bool gone = event.type == ObjectEvent::Type::kDeleted;
+  // Assumed and being bound: the bind's own event settles it.
+  if (!gone && binding_.count(pod.metadata().uid()) > 0 && pod.spec().node_name().empty()) return;
   if (!gone && Occupies(pod)) {
     PlaceLocked(pod, pod.spec().node_name());
   } else if (placed_node_.count(pod.metadata().uid()) > 0 && (gone || !Occupies(pod))) {
@@ -203,34 +222,35 @@ void SchedulerService::Run() {
     lock.unlock();
     const auto [ns, name] = SplitKey(next.key);
     auto pod = pods_informer_.Get(ns, name);
-    if (pod && WantsScheduling(pod->pod())) ScheduleOne(pod->pod());
+    if (pod && WantsScheduling(pod->pod()))
+      ScheduleOne(pod->pod(), std::chrono::steady_clock::now());
     lock.lock();
   }
 }
 
-void SchedulerService::ScheduleOne(const v1::Pod& pod) {
+void SchedulerService::ScheduleOne(const v1::Pod& pod,
+                                   std::chrono::steady_clock::time_point started) {
   const scheduler::PodInfo info = PodInfoOf(pod);
   scheduler::Decision decision;
   {
     std::lock_guard lock(mu_);
     scheduler::Sampling sampling{next_start_, scheduler::FeasibleNodesToFind(nodes_.size())};
     decision = scheduler::Schedule(info, nodes_, options_.policy, sampling, &next_start_);
-    if (decision.node && decision.victims.empty()) PlaceLocked(pod, *decision.node);  // assume
-  }
-  v1::Object about;
-  *about.mutable_pod() = pod;
-  if (decision.node && decision.victims.empty()) {
-    auto bound = Bind(pod, *decision.node);
-    std::lock_guard lock(mu_);
-    if (!bound.ok()) {
-      ++stats_.bind_errors;
-      UnplaceLocked(pod.metadata().uid());
-      log::Warn("bind failed", {{"pod", KeyOf(about)}, {"error", bound.error().ToString()}});
-      unschedulable_.insert(KeyOf(about));
-      next_retry_ = std::chrono::steady_clock::now() + options_.retry;
-      return;
+    if (decision.node && decision.victims.empty()) {
+      PlaceLocked(pod, *decision.node);  // assume
+      binding_.insert(pod.metadata().uid());
     }
-    ++stats_.scheduled;
+  }
+  if (decision.node && decision.victims.empty()) {
+    {
+      // Back-pressure: a few binds per binder in the queue keep every commit
+      // group full without letting queued binds add latency.
+      std::unique_lock lock(bind_mu_);
+      const size_t max_queued = 4 * static_cast<size_t>(std::max(1, options_.binders));
+      bind_space_cv_.wait(lock, [&] { return bind_queue_.size() < max_queued || binders_stop_; });
+      bind_queue_.push_back({pod, *decision.node, started});
+    }
+    bind_cv_.notify_one();
     return;
   }
   if (decision.node) {
@@ -262,6 +282,41 @@ void SchedulerService::ScheduleOne(const v1::Pod& pod) {
     ++stats_.preemptions;
   }
   MarkUnschedulable(pod, decision.message);
+}
+
+void SchedulerService::Binder() {
+  std::unique_lock lock(bind_mu_);
+  while (true) {
+    bind_cv_.wait(lock, [this] { return binders_stop_ || !bind_queue_.empty(); });
+    if (bind_queue_.empty()) return;  // stopping, nothing left to bind
+    BindJob job = std::move(bind_queue_.front());
+    bind_queue_.pop_front();
+    bind_space_cv_.notify_one();
+    lock.unlock();
+    FinishBind(job);
+    lock.lock();
+  }
+}
+
+void SchedulerService::FinishBind(const BindJob& job) {
+  auto bound = Bind(job.pod, job.node);
+  std::lock_guard lock(mu_);
+  binding_.erase(job.pod.metadata().uid());
+  if (!bound.ok()) {
+    ++stats_.bind_errors;
+    UnplaceLocked(job.pod.metadata().uid());
+    const std::string key = job.pod.metadata().namespace_() + "/" + job.pod.metadata().name();
+    log::Warn("bind failed", {{"pod", key}, {"error", bound.error().ToString()}});
+    unschedulable_.insert(key);
+    next_retry_ = std::chrono::steady_clock::now() + options_.retry;
+    return;
+  }
+  ++stats_.scheduled;
+  if (options_.record_latency) {
+    latencies_us_.push_back(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - job.started)
+                                .count());
+  }
 }
 
 Status SchedulerService::Bind(const v1::Pod& pod, const std::string& node) {

@@ -6,6 +6,10 @@
 //                       create_revision, version (be64), key length (be32), key, value
 // A transaction is one WriteBatch (state, history, m/rev) written with sync.
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
 #include <shared_mutex>
 
 #include <rocksdb/db.h>
@@ -143,78 +147,37 @@ class RocksStore final : public Store {
     return r;
   }
 
+  // Group commit: concurrent transactions queue up; the first becomes the
+  // leader and commits everything queued as one RocksDB write with one
+  // sync, each transaction keeping its own revision and its own compares
+  // (evaluated in queue order, seeing the transactions before it). A
+  // transaction is acknowledged only after that sync, so "acknowledged
+  // means on disk" holds while one fsync serves many writers.
   Result<TxnResult> Txn(const std::vector<Compare>& compares, const std::vector<Op>& success,
                         const std::vector<Op>& failure) override {
-    std::unique_lock lock(mu_);
-    bool ok = true;
-    for (const Compare& c : compares) {
-      BERTH_ASSIGN_OR_RETURN(std::optional<KeyValue> kv, GetLocked(c.key));
-      int64_t have = 0;
-      if (kv) {
-        have = c.target == Compare::Target::kModRevision      ? kv->mod_revision
-               : c.target == Compare::Target::kCreateRevision ? kv->create_revision
-                                                              : kv->version;
-      }
-      if (have != c.value) {
-        ok = false;
-        break;
+    for (const auto* ops : {&success, &failure}) {
+      for (const Op& op : *ops) {
+        if (op.key.empty()) return Error::Invalid("txn: empty key");
       }
     }
-    const std::vector<Op>& ops = ok ? success : failure;
-    const int64_t rev = rev_ + 1;
-    rocksdb::WriteBatch batch;
-    std::vector<Event> events;
-    // Later ops of one transaction see the earlier ones (a put then a put
-    // of the same key bumps the version twice, as etcd's sub-revisions).
-    std::map<std::string, std::optional<KeyValue>> pending;
-    for (const Op& op : ops) {
-      if (op.key.empty()) return Error::Invalid("txn: empty key");
-      std::optional<KeyValue> cur;
-      if (auto p = pending.find(op.key); p != pending.end()) {
-        cur = p->second;
-      } else {
-        BERTH_ASSIGN_OR_RETURN(cur, GetLocked(op.key));
-      }
-      Event e;
-      if (op.kind == Op::Kind::kPut) {
-        KeyValue kv;
-        kv.key = op.key;
-        kv.value = op.value;
-        kv.create_revision = cur ? cur->create_revision : rev;
-        kv.version = cur ? cur->version + 1 : 1;
-        kv.mod_revision = rev;
-        batch.Put(StateKey(op.key), EncodeState(kv));
-        e.type = Event::Type::kPut;
-        e.kv = kv;
-        pending[op.key] = kv;
-      } else {
-        if (!cur) continue;
-        batch.Delete(StateKey(op.key));
-        e.type = Event::Type::kDelete;
-        e.kv.key = op.key;
-        e.kv.mod_revision = rev;
-        e.kv.create_revision = cur->create_revision;
-        e.kv.version = cur->version;
-        // The last value, as etcd's prev_kv: a watcher learns what went away.
-        e.kv.value = cur->value;
-        pending[op.key] = std::nullopt;
-      }
-      batch.Put(HistoryKey(rev, static_cast<uint32_t>(events.size())), EncodeEvent(e));
-      events.push_back(std::move(e));
+    Pending self{&compares, &success, &failure};
+    std::unique_lock qlock(queue_mu_);
+    queue_.push_back(&self);
+    queue_cv_.wait(qlock, [&] { return self.done || !leading_; });
+    if (self.done) return std::move(self.result);
+    leading_ = true;
+    while (!queue_.empty()) {
+      std::vector<Pending*> group(queue_.begin(), queue_.end());
+      queue_.clear();
+      qlock.unlock();
+      CommitGroup(group);
+      qlock.lock();
+      for (Pending* p : group) p->done = true;
+      queue_cv_.notify_all();
     }
-    if (events.empty()) return TxnResult{ok, rev_};
-    batch.Put(std::string(kRevKey), Be64(rev));
-    rocksdb::WriteOptions wo;
-    wo.sync = true;  // acknowledged means on disk
-    rocksdb::Status s = db_->Write(wo, &batch);
-    if (!s.ok()) return RocksError(s, "commit revision " + std::to_string(rev));
-    rev_ = rev;
-    hub_->Publish(events);
-    if (window_ > 0 && rev_ - compacted_ > 2 * window_) {
-      Status c = CompactLocked(rev_ - window_);
-      if (!c.ok()) return std::move(c).error().Wrap("automatic compaction");
-    }
-    return TxnResult{ok, rev_};
+    leading_ = false;
+    queue_cv_.notify_all();
+    return std::move(self.result);
   }
 
   Result<std::unique_ptr<WatchStream>> Watch(std::string_view key, std::string_view end,
@@ -255,6 +218,116 @@ class RocksStore final : public Store {
   }
 
  private:
+  struct Pending {
+    const std::vector<Compare>* compares;
+    const std::vector<Op>* success;
+    const std::vector<Op>* failure;
+    Result<TxnResult> result = Error::Msg("not committed");
+    bool done = false;
+  };
+
+  // Evaluates and commits `group` (queue order). One transaction's failing
+  // compares only select its failure ops; a RocksDB write error fails the
+  // whole group and changes nothing.
+  void CommitGroup(const std::vector<Pending*>& group) {
+    std::unique_lock lock(mu_);
+    rocksdb::WriteBatch batch;
+    std::vector<Event> events;
+    // Keys written earlier in this group, as later transactions must see them.
+    std::map<std::string, std::optional<KeyValue>> overlay;
+    auto current = [&](const std::string& key) -> Result<std::optional<KeyValue>> {
+      if (auto it = overlay.find(key); it != overlay.end()) return it->second;
+      return GetLocked(key);
+    };
+    int64_t rev = rev_;
+    std::vector<TxnResult> results(group.size());
+    for (size_t g = 0; g < group.size(); ++g) {
+      const Pending& p = *group[g];
+      bool ok = true;
+      for (const Compare& c : *p.compares) {
+        auto kv = current(c.key);
+        if (!kv.ok()) {
+          for (Pending* q : group) q->result = kv.error();
+          return;
+        }
+        int64_t have = 0;
+        if (*kv) {
+          have = c.target == Compare::Target::kModRevision      ? (*kv)->mod_revision
+                 : c.target == Compare::Target::kCreateRevision ? (*kv)->create_revision
+                                                                : (*kv)->version;
+        }
+        if (have != c.value) {
+          ok = false;
+          break;
+        }
+      }
+      const std::vector<Op>& ops = ok ? *p.success : *p.failure;
+      const int64_t txn_rev = rev + 1;
+      uint32_t sub = 0;
+      for (const Op& op : ops) {
+        auto cur = current(op.key);
+        if (!cur.ok()) {
+          for (Pending* q : group) q->result = cur.error();
+          return;
+        }
+        Event e;
+        if (op.kind == Op::Kind::kPut) {
+          KeyValue kv;
+          kv.key = op.key;
+          kv.value = op.value;
+          kv.create_revision = *cur ? (*cur)->create_revision : txn_rev;
+          kv.version = *cur ? (*cur)->version + 1 : 1;
+          kv.mod_revision = txn_rev;
+          batch.Put(StateKey(op.key), EncodeState(kv));
+          e.type = Event::Type::kPut;
+          e.kv = kv;
+          overlay[op.key] = kv;
+        } else {
+          if (!*cur) continue;
+          batch.Delete(StateKey(op.key));
+          e.type = Event::Type::kDelete;
+          e.kv.key = op.key;
+          e.kv.mod_revision = txn_rev;
+          e.kv.create_revision = (*cur)->create_revision;
+          e.kv.version = (*cur)->version;
+          // The last value, as etcd's prev_kv: a watcher learns what went away.
+          e.kv.value = (*cur)->value;
+          overlay[op.key] = std::nullopt;
+        }
+        batch.Put(HistoryKey(txn_rev, sub++), EncodeEvent(e));
+        events.push_back(std::move(e));
+      }
+      // A transaction that wrote nothing takes no revision.
+      if (sub > 0) rev = txn_rev;
+      results[g] = TxnResult{ok, rev};
+    }
+    if (rev != rev_) {
+      batch.Put(std::string(kRevKey), Be64(rev));
+      rocksdb::WriteOptions wo;
+      wo.sync = true;  // acknowledged means on disk
+      rocksdb::Status s = db_->Write(wo, &batch);
+      if (!s.ok()) {
+        Error err = RocksError(
+            s, "commit revisions " + std::to_string(rev_ + 1) + ".." + std::to_string(rev));
+        for (Pending* q : group) q->result = err;
+        return;
+      }
+      rev_ = rev;
+      hub_->Publish(events);
+    }
+    Status compacted;
+    if (window_ > 0 && rev_ - compacted_ > 2 * window_) {
+      compacted = CompactLocked(rev_ - window_);
+    }
+    for (size_t g = 0; g < group.size(); ++g) {
+      if (!compacted.ok()) {
+        group[g]->result = Error(compacted.error()).Wrap("automatic compaction");
+      } else {
+        group[g]->result = results[g];
+      }
+    }
+  }
+
   Result<std::optional<KeyValue>> GetLocked(std::string_view key) {
     std::string data;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), StateKey(key), &data);
@@ -282,6 +355,12 @@ class RocksStore final : public Store {
   }
 
   mutable std::shared_mutex mu_;  // writers exclusive; readers see whole transactions
+  // The group-commit queue (Txn): waiting transactions and whether one of
+  // them is committing as the leader.
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Pending*> queue_;
+  bool leading_ = false;
   std::unique_ptr<rocksdb::DB> db_;
   int64_t rev_;
   int64_t compacted_;  // history up to and including this revision is gone

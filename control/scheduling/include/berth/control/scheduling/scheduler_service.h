@@ -17,6 +17,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <set>
@@ -36,6 +38,13 @@ scheduler::NodeInfo NodeInfoOf(const v1::Node& node);
 struct SchedulerOptions {
   scheduler::ScorePolicy policy = scheduler::ScorePolicy::kSpread;
   std::chrono::milliseconds retry{5000};
+  // Keep each scheduling attempt's duration (decision + durable bind) for
+  // Latencies(); off by default (it grows with every pod).
+  bool record_latency = false;
+  // Binds run on these threads, off the scheduling loop, as
+  // kube-scheduler's binding cycle does: the store commits concurrent
+  // binds together (one disk sync for many).
+  int binders = 16;
 };
 
 struct SchedulerStats {
@@ -57,6 +66,8 @@ class SchedulerService {
   Status Start();
   void Stop();
   SchedulerStats Stats() const;
+  // Attempt durations in microseconds, when options.record_latency.
+  std::vector<int64_t> Latencies() const;
 
  private:
   struct QueuedPod {
@@ -72,7 +83,14 @@ class SchedulerService {
   void OnNode(const ObjectEvent& event, const v1::Object* old);
   void OnPod(const ObjectEvent& event, const v1::Object* old);
   void Run();
-  void ScheduleOne(const v1::Pod& pod);
+  struct BindJob {
+    v1::Pod pod;
+    std::string node;
+    std::chrono::steady_clock::time_point started;
+  };
+  void ScheduleOne(const v1::Pod& pod, std::chrono::steady_clock::time_point started);
+  void Binder();
+  void FinishBind(const BindJob& job);
   Status Bind(const v1::Pod& pod, const std::string& node);
   void MarkUnschedulable(const v1::Pod& pod, const std::string& message);
   void RequeueUnschedulableLocked();
@@ -98,10 +116,18 @@ class SchedulerService {
   std::vector<scheduler::NodeInfo> nodes_;
   std::map<std::string, size_t> node_index_;
   std::map<std::string, std::string> placed_node_;  // pod uid -> node
+  std::set<std::string> binding_;                   // uids assumed, bind in flight
   size_t next_start_ = 0;
   SchedulerStats stats_;
+  std::vector<int64_t> latencies_us_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  std::mutex bind_mu_;
+  std::condition_variable bind_cv_;
+  std::condition_variable bind_space_cv_;
+  std::deque<BindJob> bind_queue_;
+  bool binders_stop_ = false;
+  std::vector<std::thread> binders_;
 };
 
 }  // namespace berth::control
