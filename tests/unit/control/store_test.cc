@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -231,6 +232,54 @@ TEST(PrefixEndTest, NextPrefix) {
   EXPECT_EQ(PrefixEnd("/a/"), "/a0");
   EXPECT_EQ(PrefixEnd("a\xff"), "b");
   EXPECT_EQ(PrefixEnd(""), std::string(1, '\0'));
+}
+
+}  // namespace
+}  // namespace berth::control
+
+namespace berth::control {
+namespace {
+
+// Concurrent compare-and-swap increments share commit groups: every
+// successful one is exactly one increment with its own revision, and the
+// watch sees them all, in order, none twice.
+TEST_F(StoreTest, ConcurrentTransactionsCommitInGroupsWithoutLostUpdates) {
+  ASSERT_OK(store_->Txn({}, {Put("/counter", "0")}));
+  auto watch = store_->Watch("/counter", "", store_->Revision() + 1);
+  ASSERT_OK(watch);
+  std::atomic<int> succeeded{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        auto cur = store_->Get("/counter");
+        ASSERT_OK(cur);
+        const int value = std::stoi((*cur)->value);
+        auto txn =
+            store_->Txn({Compare{"/counter", Compare::Target::kModRevision, (*cur)->mod_revision}},
+                        {Put("/counter", std::to_string(value + 1))});
+        ASSERT_OK(txn);
+        if (txn->succeeded) ++succeeded;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto final_value = store_->Get("/counter");
+  ASSERT_OK(final_value);
+  EXPECT_EQ(std::stoi((*final_value)->value), succeeded.load());
+  EXPECT_GT(succeeded.load(), 0);
+  std::vector<Event> seen;
+  while (seen.size() < static_cast<size_t>(succeeded.load())) {
+    auto events = (*watch)->Next(milliseconds(1000));
+    ASSERT_OK(events);
+    if (events->empty()) break;
+    for (auto& e : *events) seen.push_back(std::move(e));
+  }
+  ASSERT_EQ(seen.size(), static_cast<size_t>(succeeded.load()));
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].kv.value, std::to_string(i + 1));
+    if (i > 0) EXPECT_GT(seen[i].kv.mod_revision, seen[i - 1].kv.mod_revision);
+  }
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ v1::ServicePort& AddServicePort(v1::Object& o, const std::string& name, int port
   return *p;
 }
 
-TEST(ServiceTest, Rules) {
+TEST(ValidateServiceTest, Rules) {
   RunCases(
       [] { return Service(); },
       {
@@ -152,7 +152,7 @@ TEST(ServiceTest, Rules) {
       });
 }
 
-TEST(EndpointsTest, Rules) {
+TEST(ValidateEndpointsTest, Rules) {
   auto subset = [](v1::Object& o) -> v1::EndpointSubset& {
     return *o.mutable_endpoints()->mutable_subsets(0);
   };
@@ -175,7 +175,7 @@ TEST(EndpointsTest, Rules) {
            });
 }
 
-TEST(ConfigMapTest, Rules) {
+TEST(ValidateConfigMapTest, Rules) {
   auto data = [](v1::Object & o) -> auto& { return *o.mutable_config_map()->mutable_data(); };
   auto binary = [](v1::Object & o) -> auto& {
     return *o.mutable_config_map()->mutable_binary_data();
@@ -211,7 +211,7 @@ TEST(ConfigMapTest, Rules) {
            });
 }
 
-TEST(SecretTest, Rules) {
+TEST(ValidateSecretTest, Rules) {
   auto secret = [](v1::Object& o) -> v1::Secret& { return *o.mutable_secret(); };
   RunCases([] { return Secret(); },
            {
@@ -271,7 +271,7 @@ TEST(SecretTest, Rules) {
            });
 }
 
-TEST(NamespaceTest, Rules) {
+TEST(ValidateNamespaceTest, Rules) {
   RunCases(
       [] { return Namespace(); },
       {
@@ -294,7 +294,7 @@ v1::Taint& AddTaint(v1::Object& o, const std::string& key, const std::string& ef
   return *t;
 }
 
-TEST(NodeTest, Rules) {
+TEST(ValidateNodeTest, Rules) {
   auto spec = [](v1::Object& o) -> v1::NodeSpec& { return *o.mutable_node()->mutable_spec(); };
   RunCases([] { return Node(); },
            {
@@ -335,7 +335,7 @@ TEST(NodeTest, Rules) {
            });
 }
 
-TEST(ResourceQuotaTest, Rules) {
+TEST(ValidateResourceQuotaTest, Rules) {
   auto hard = [](v1::Object & o) -> auto& {
     return *o.mutable_resource_quota()->mutable_spec()->mutable_hard();
   };
@@ -374,7 +374,7 @@ TEST(ResourceQuotaTest, Rules) {
            });
 }
 
-TEST(LimitRangeTest, Rules) {
+TEST(ValidateLimitRangeTest, Rules) {
   auto item = [](v1::Object& o) -> v1::LimitRangeItem& {
     return *o.mutable_limit_range()->mutable_spec()->mutable_limits(0);
   };
@@ -426,7 +426,7 @@ TEST(LimitRangeTest, Rules) {
       });
 }
 
-TEST(PriorityClassTest, Rules) {
+TEST(ValidatePriorityClassTest, Rules) {
   auto pc = [](v1::Object& o) -> v1::PriorityClass& { return *o.mutable_priority_class(); };
   RunCases(
       [] { return PriorityClass(); },
@@ -447,7 +447,7 @@ TEST(PriorityClassTest, Rules) {
       });
 }
 
-TEST(EventTest, Rules) {
+TEST(ValidateEventTest, Rules) {
   auto ev = [](v1::Object& o) -> v1::Event& { return *o.mutable_event(); };
   RunCases([] { return Event(); },
            {
@@ -474,7 +474,7 @@ TEST(EventTest, Rules) {
            });
 }
 
-TEST(LeaseTest, Rules) {
+TEST(ValidateLeaseTest, Rules) {
   auto spec = [](v1::Object& o) -> v1::LeaseSpec& { return *o.mutable_lease()->mutable_spec(); };
   RunCases([] { return Lease(); },
            {
@@ -486,7 +486,7 @@ TEST(LeaseTest, Rules) {
            });
 }
 
-TEST(CoreTest, ValidObjectsHaveNoErrors) {
+TEST(ValidateCoreTest, ValidObjectsHaveNoErrors) {
   for (const v1::Object& o : {Service(), Endpoints(), ConfigMap(), Secret(), Namespace(), Node(),
                               ResourceQuota(), LimitRange(), PriorityClass(), Event(), Lease()}) {
     EXPECT_THAT(Check(o), IsEmpty()) << KindOf(o);

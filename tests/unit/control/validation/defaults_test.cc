@@ -18,7 +18,7 @@ std::map<std::string, std::string> AsMap(const Map& m) {
   return {m.begin(), m.end()};
 }
 
-TEST(DefaultsTest, NamespaceDefaultForNamespacedKindsClearedForClusterScoped) {
+TEST(ApplyDefaultsTest, NamespaceDefaultForNamespacedKindsClearedForClusterScoped) {
   v1::Object pod = Pod();
   ApplyDefaults(pod);
   EXPECT_EQ(pod.pod().metadata().namespace_(), "default");
@@ -34,7 +34,7 @@ TEST(DefaultsTest, NamespaceDefaultForNamespacedKindsClearedForClusterScoped) {
   EXPECT_EQ(node.node().metadata().namespace_(), "");
 }
 
-TEST(DefaultsTest, TypeMetaFilledIn) {
+TEST(ApplyDefaultsTest, TypeMetaFilledIn) {
   v1::Object d = Deployment();
   ApplyDefaults(d);
   EXPECT_EQ(d.deployment().api_version(), "apps/v1");
@@ -47,7 +47,7 @@ TEST(DefaultsTest, TypeMetaFilledIn) {
   EXPECT_EQ(pc.priority_class().api_version(), "scheduling.k8s.io/v1");
 }
 
-TEST(DefaultsTest, PodSpec) {
+TEST(ApplyDefaultsTest, PodSpec) {
   v1::Object o = Pod();
   v1::PodSpec& spec = PodSpecOf(o);
   *spec.add_init_containers() = MakeContainer("init", "busybox");
@@ -78,7 +78,7 @@ TEST(DefaultsTest, PodSpec) {
   EXPECT_EQ(got.volumes(0).config_map().default_mode(), 0644);
 }
 
-TEST(DefaultsTest, PodKeepsGivenValues) {
+TEST(ApplyDefaultsTest, PodKeepsGivenValues) {
   v1::Object o = Pod();
   v1::PodSpec& spec = PodSpecOf(o);
   spec.set_restart_policy("Never");
@@ -92,7 +92,7 @@ TEST(DefaultsTest, PodKeepsGivenValues) {
   EXPECT_EQ(o.pod().spec().containers(0).liveness_probe().period_seconds(), 3);
 }
 
-TEST(DefaultsTest, ImagePullPolicyByTag) {
+TEST(ApplyDefaultsTest, ImagePullPolicyByTag) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"nginx", "Always"},
       {"nginx:latest", "Always"},
@@ -109,7 +109,7 @@ TEST(DefaultsTest, ImagePullPolicyByTag) {
   }
 }
 
-TEST(DefaultsTest, PodRequestsDefaultToLimits) {
+TEST(ApplyDefaultsTest, PodRequestsDefaultToLimits) {
   v1::Object o = Pod();
   auto& res = *FirstContainer(o).mutable_resources();
   (*res.mutable_limits())["cpu"] = "500m";
@@ -120,7 +120,7 @@ TEST(DefaultsTest, PodRequestsDefaultToLimits) {
               UnorderedElementsAre(Pair("cpu", "100m"), Pair("memory", "128Mi")));
 }
 
-TEST(DefaultsTest, ReplicaSetAndDeployment) {
+TEST(ApplyDefaultsTest, ReplicaSetAndDeployment) {
   v1::Object rs = ReplicaSet();
   ApplyDefaults(rs);
   EXPECT_EQ(rs.replica_set().spec().replicas(), 1);
@@ -145,7 +145,7 @@ TEST(DefaultsTest, ReplicaSetAndDeployment) {
   EXPECT_FALSE(zero.deployment().spec().strategy().has_rolling_update());
 }
 
-TEST(DefaultsTest, SelectorlessWorkloadsGetNoSelector) {
+TEST(ApplyDefaultsTest, SelectorlessWorkloadsGetNoSelector) {
   v1::Object d = Deployment();
   DeploySpec(d).clear_selector();
   ApplyDefaults(d);
@@ -153,7 +153,7 @@ TEST(DefaultsTest, SelectorlessWorkloadsGetNoSelector) {
   EXPECT_THAT(Render(Validate(d)), ::testing::Contains("spec.selector: Required value"));
 }
 
-TEST(DefaultsTest, DaemonSet) {
+TEST(ApplyDefaultsTest, DaemonSet) {
   v1::Object ds = DaemonSet();
   ApplyDefaults(ds);
   const v1::DaemonSetSpec& spec = ds.daemon_set().spec();
@@ -164,7 +164,7 @@ TEST(DefaultsTest, DaemonSet) {
   EXPECT_EQ(spec.revision_history_limit(), 10);
 }
 
-TEST(DefaultsTest, JobCountsAndGeneratedSelector) {
+TEST(ApplyDefaultsTest, JobCountsAndGeneratedSelector) {
   v1::Object o = Job();
   (*o.mutable_job()
         ->mutable_spec()
@@ -187,7 +187,7 @@ TEST(DefaultsTest, JobCountsAndGeneratedSelector) {
   EXPECT_THAT(Render(Validate(o)), IsEmpty());
 }
 
-TEST(DefaultsTest, JobRestartPolicyNotDefaulted) {
+TEST(ApplyDefaultsTest, JobRestartPolicyNotDefaulted) {
   v1::Object o = Job();
   o.mutable_job()->mutable_spec()->mutable_template_()->mutable_spec()->clear_restart_policy();
   ApplyDefaults(o);
@@ -196,7 +196,7 @@ TEST(DefaultsTest, JobRestartPolicyNotDefaulted) {
               ::testing::Contains("spec.template.spec.restartPolicy: Required value"));
 }
 
-TEST(DefaultsTest, JobWorkQueueKeepsCompletionsUnset) {
+TEST(ApplyDefaultsTest, JobWorkQueueKeepsCompletionsUnset) {
   v1::Object o = Job();
   o.mutable_job()->mutable_spec()->set_parallelism(4);
   ApplyDefaults(o);
@@ -204,7 +204,7 @@ TEST(DefaultsTest, JobWorkQueueKeepsCompletionsUnset) {
   EXPECT_FALSE(o.job().spec().has_completions());
 }
 
-TEST(DefaultsTest, JobManualSelectorLeftAlone) {
+TEST(ApplyDefaultsTest, JobManualSelectorLeftAlone) {
   v1::Object o = Job();
   v1::JobSpec& spec = *o.mutable_job()->mutable_spec();
   spec.set_manual_selector(true);
@@ -218,7 +218,7 @@ TEST(DefaultsTest, JobManualSelectorLeftAlone) {
   EXPECT_THAT(Render(Validate(o)), IsEmpty());
 }
 
-TEST(DefaultsTest, Service) {
+TEST(ApplyDefaultsTest, Service) {
   v1::Object o = Service();
   v1::ServiceSpec& spec = *o.mutable_service()->mutable_spec();
   v1::ServicePort* named = spec.add_ports();
@@ -241,7 +241,7 @@ TEST(DefaultsTest, Service) {
   EXPECT_EQ(sticky.service().spec().session_affinity_config().client_ip().timeout_seconds(), 10800);
 }
 
-TEST(DefaultsTest, SecretStringDataMergedAndCleared) {
+TEST(ApplyDefaultsTest, SecretStringDataMergedAndCleared) {
   v1::Object o = Secret();
   (*o.mutable_secret()->mutable_string_data())["username"] = "admin";
   (*o.mutable_secret()->mutable_string_data())["password"] = "override";
@@ -252,7 +252,7 @@ TEST(DefaultsTest, SecretStringDataMergedAndCleared) {
               UnorderedElementsAre(Pair("username", "admin"), Pair("password", "override")));
 }
 
-TEST(DefaultsTest, CoreKinds) {
+TEST(ApplyDefaultsTest, CoreKinds) {
   v1::Object ns = Namespace();
   ApplyDefaults(ns);
   EXPECT_EQ(ns.namespace_().status().phase(), "Active");
@@ -278,7 +278,7 @@ TEST(DefaultsTest, CoreKinds) {
   EXPECT_EQ(ep.endpoints().subsets(0).ports(0).protocol(), "TCP");
 }
 
-TEST(DefaultsTest, LimitRangeContainerDefaults) {
+TEST(ApplyDefaultsTest, LimitRangeContainerDefaults) {
   v1::Object o = LimitRange();
   ApplyDefaults(o);
   const v1::LimitRangeItem& item = o.limit_range().spec().limits(0);
@@ -298,7 +298,7 @@ std::vector<v1::Object> EveryKind() {
           LimitRange(), PriorityClass(), Event(),      Lease()};
 }
 
-TEST(DefaultsTest, EveryKindValidAfterDefaultsAndIdempotent) {
+TEST(ApplyDefaultsTest, EveryKindValidAfterDefaultsAndIdempotent) {
   for (v1::Object o : EveryKind()) {
     SCOPED_TRACE(std::string(KindOf(o)));
     ApplyDefaults(o);

@@ -12,7 +12,7 @@ using namespace testutil;  // NOLINT(google-build-using-namespace): test builder
 
 v1::ObjectMeta& PodMeta(v1::Object& o) { return *o.mutable_pod()->mutable_metadata(); }
 
-TEST(MetaTest, PodNames) {
+TEST(ValidateMetaTest, PodNames) {
   RunCases([] { return Pod(); },
            {
                {"subdomain with dots", [](v1::Object& o) { PodMeta(o).set_name("web.v1-2"); }, ""},
@@ -41,7 +41,7 @@ TEST(MetaTest, PodNames) {
            });
 }
 
-TEST(MetaTest, NameRulesPerKind) {
+TEST(ValidateMetaTest, NameRulesPerKind) {
   // Namespaces are DNS labels: no dots.
   v1::Object ns = Namespace("team.a");
   EXPECT_THAT(Check(ns), ElementsAre("metadata.name: Invalid value: \"team.a\": must be a "
@@ -59,7 +59,7 @@ TEST(MetaTest, NameRulesPerKind) {
   EXPECT_THAT(Check(ConfigMap("app.settings")), IsEmpty());
 }
 
-TEST(MetaTest, Namespaces) {
+TEST(ValidateMetaTest, Namespaces) {
   RunCases([] { return Pod(); },
            {
                {"explicit", [](v1::Object& o) { PodMeta(o).set_namespace_("team-a"); }, ""},
@@ -75,7 +75,7 @@ TEST(MetaTest, Namespaces) {
               ElementsAre("metadata.namespace: Forbidden: not allowed on this type"));
 }
 
-TEST(MetaTest, Labels) {
+TEST(ValidateMetaTest, Labels) {
   RunCases(
       [] { return Pod(); },
       {
@@ -96,7 +96,7 @@ TEST(MetaTest, Labels) {
       });
 }
 
-TEST(MetaTest, Annotations) {
+TEST(ValidateMetaTest, Annotations) {
   RunCases([] { return Pod(); },
            {
                {"upper case key allowed",
@@ -128,7 +128,7 @@ v1::OwnerReference* AddOwner(v1::Object& o, const std::string& name, bool contro
   return ref;
 }
 
-TEST(MetaTest, OwnerReferences) {
+TEST(ValidateMetaTest, OwnerReferences) {
   RunCases(
       [] { return Pod(); },
       {
@@ -155,7 +155,7 @@ TEST(MetaTest, OwnerReferences) {
       });
 }
 
-TEST(MetaTest, Finalizers) {
+TEST(ValidateMetaTest, Finalizers) {
   RunCases(
       [] { return Pod(); },
       {
@@ -174,7 +174,7 @@ TEST(MetaTest, Finalizers) {
       });
 }
 
-TEST(MetaTest, EnvelopeWithoutKind) {
+TEST(ValidateMetaTest, EnvelopeWithoutKind) {
   v1::Object empty;
   EXPECT_THAT(Render(Validate(empty)), ElementsAre("kind: Required value"));
   ApplyDefaults(empty);  // nothing to default, and no crash
@@ -184,7 +184,7 @@ TEST(MetaTest, EnvelopeWithoutKind) {
   EXPECT_EQ(MetadataOf(empty).name(), "");
 }
 
-TEST(MetaTest, TypeMetaMustNameTheKind) {
+TEST(ValidateMetaTest, TypeMetaMustNameTheKind) {
   v1::Object d = Deployment();
   d.mutable_deployment()->set_api_version("extensions/v1beta1");
   d.mutable_deployment()->set_kind("Pod");
@@ -194,7 +194,7 @@ TEST(MetaTest, TypeMetaMustNameTheKind) {
                           "kind: Unsupported value: \"Pod\": supported values: \"Deployment\""));
 }
 
-TEST(MetaTest, KindHelpers) {
+TEST(ValidateMetaTest, KindHelpers) {
   const std::vector<std::pair<v1::Object, std::string>> kinds = {
       {Pod(), "Pod"},
       {Deployment(), "Deployment"},

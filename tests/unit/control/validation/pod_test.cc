@@ -12,9 +12,9 @@ using namespace testutil;  // NOLINT(google-build-using-namespace): test builder
 
 v1::Object MakePod() { return Pod(); }
 
-TEST(PodTest, ValidPodHasNoErrors) { EXPECT_THAT(Check(Pod()), IsEmpty()); }
+TEST(ValidatePodTest, ValidPodHasNoErrors) { EXPECT_THAT(Check(Pod()), IsEmpty()); }
 
-TEST(PodTest, Containers) {
+TEST(ValidatePodTest, Containers) {
   RunCases(
       MakePod,
       {
@@ -68,7 +68,7 @@ v1::ContainerPort& AddPort(v1::Object& o, int port) {
   return *p;
 }
 
-TEST(PodTest, Ports) {
+TEST(ValidatePodTest, Ports) {
   RunCases(MakePod,
            {
                {"named udp with host port",
@@ -128,7 +128,7 @@ v1::EnvVar& AddEnv(v1::Object& o, const std::string& name) {
   return *e;
 }
 
-TEST(PodTest, Env) {
+TEST(ValidatePodTest, Env) {
   RunCases(MakePod,
            {
                {"relaxed names",
@@ -210,7 +210,7 @@ void SetResource(v1::Object& o, bool limit, const std::string& name, const std::
   (*(limit ? r->mutable_limits() : r->mutable_requests()))[name] = value;
 }
 
-TEST(PodTest, Resources) {
+TEST(ValidatePodTest, Resources) {
   RunCases(MakePod,
            {
                {"requests below limits",
@@ -262,7 +262,7 @@ v1::VolumeMount& AddMount(v1::Object& o, const std::string& name, const std::str
   return *m;
 }
 
-TEST(PodTest, VolumesAndMounts) {
+TEST(ValidatePodTest, VolumesAndMounts) {
   RunCases(
       MakePod,
       {
@@ -356,7 +356,7 @@ TEST(PodTest, VolumesAndMounts) {
       });
 }
 
-TEST(PodTest, Probes) {
+TEST(ValidatePodTest, Probes) {
   auto live = [](v1::Object& o) -> v1::Probe& {
     return *FirstContainer(o).mutable_liveness_probe();
   };
@@ -439,7 +439,7 @@ TEST(PodTest, Probes) {
       });
 }
 
-TEST(PodTest, SecurityContext) {
+TEST(ValidatePodTest, SecurityContext) {
   auto sc = [](v1::Object& o) -> v1::SecurityContext& {
     return *FirstContainer(o).mutable_security_context();
   };
@@ -489,7 +489,7 @@ TEST(PodTest, SecurityContext) {
            });
 }
 
-TEST(PodTest, SpecFields) {
+TEST(ValidatePodTest, SpecFields) {
   RunCases(
       MakePod,
       {
@@ -528,7 +528,7 @@ v1::Toleration& AddToleration(v1::Object& o, const std::string& key, const std::
   return *t;
 }
 
-TEST(PodTest, Tolerations) {
+TEST(ValidatePodTest, Tolerations) {
   RunCases(
       MakePod,
       {
@@ -595,7 +595,7 @@ v1::PodAffinityTerm& AddAntiAffinity(v1::Object& o, const std::string& topology)
   return *t;
 }
 
-TEST(PodTest, Affinity) {
+TEST(ValidatePodTest, Affinity) {
   const std::string node_path =
       "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
       "nodeSelectorTerms";
@@ -647,7 +647,7 @@ TEST(PodTest, Affinity) {
            });
 }
 
-TEST(PodTest, UndefaultedPodReportsRequiredDefaults) {
+TEST(ValidatePodTest, UndefaultedPodReportsRequiredDefaults) {
   // Validate without ApplyDefaults: the fields the defaults fill are required.
   v1::Object o = Pod();
   o.mutable_pod()->mutable_metadata()->set_namespace_("default");

@@ -27,7 +27,7 @@ std::vector<std::string> UpdateErrors(const v1::Object& stored,
   return Render(ValidateUpdate(updated, stored));
 }
 
-TEST(UpdateTest, UnchangedObjectsOfEveryKindAreValid) {
+TEST(ValidateUpdateTest, UnchangedObjectsOfEveryKindAreValid) {
   for (const v1::Object& o : {Pod(), Deployment(), ReplicaSet(), DaemonSet(), Job(), Service(),
                               Endpoints(), ConfigMap(), Secret(), Namespace(), Node(),
                               ResourceQuota(), LimitRange(), PriorityClass(), Event(), Lease()}) {
@@ -36,7 +36,7 @@ TEST(UpdateTest, UnchangedObjectsOfEveryKindAreValid) {
   }
 }
 
-TEST(UpdateTest, Metadata) {
+TEST(ValidateUpdateTest, Metadata) {
   const v1::Object stored = Stored(ConfigMap());
   EXPECT_THAT(UpdateErrors(stored, [](v1::Object& o) { MutableMetadataOf(o)->set_name("other"); }),
               ElementsAre("metadata.name: Invalid value: \"other\": field is immutable"));
@@ -59,7 +59,7 @@ TEST(UpdateTest, Metadata) {
       Contains(::testing::StartsWith("metadata.labels: Invalid value: \"-\"")));
 }
 
-TEST(UpdateTest, NoNewFinalizersWhileDeleting) {
+TEST(ValidateUpdateTest, NoNewFinalizersWhileDeleting) {
   v1::Object stored = Stored(ConfigMap());
   MutableMetadataOf(stored)->add_finalizers("berth.io/a");
   MutableMetadataOf(stored)->mutable_deletion_timestamp()->set_seconds(1700000000);
@@ -72,7 +72,7 @@ TEST(UpdateTest, NoNewFinalizersWhileDeleting) {
                   "is being deleted, found new finalizers []string{\"berth.io/b\"}"));
 }
 
-TEST(UpdateTest, KindCannotChange) {
+TEST(ValidateUpdateTest, KindCannotChange) {
   const v1::Object stored = Stored(ConfigMap("web"));
   v1::Object other = Stored(Secret("web"));
   EXPECT_THAT(Render(ValidateUpdate(other, stored)),
@@ -80,7 +80,7 @@ TEST(UpdateTest, KindCannotChange) {
                           "\"ConfigMap\""));
 }
 
-TEST(UpdateTest, WorkloadSelectorsImmutable) {
+TEST(ValidateUpdateTest, WorkloadSelectorsImmutable) {
   const std::string want =
       "spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":"
       "\"web\", \"tier\":\"fe\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is "
@@ -125,7 +125,7 @@ TEST(UpdateTest, WorkloadSelectorsImmutable) {
               IsEmpty());
 }
 
-TEST(UpdateTest, JobTemplateSelectorAndCompletionsImmutable) {
+TEST(ValidateUpdateTest, JobTemplateSelectorAndCompletionsImmutable) {
   const v1::Object stored = Stored(Job());
   EXPECT_THAT(UpdateErrors(stored,
                            [](v1::Object& o) {
@@ -158,7 +158,7 @@ TEST(UpdateTest, JobTemplateSelectorAndCompletionsImmutable) {
               IsEmpty());
 }
 
-TEST(UpdateTest, ServiceClusterIp) {
+TEST(ValidateUpdateTest, ServiceClusterIp) {
   v1::Object stored = Stored(Service());
   stored.mutable_service()->mutable_spec()->set_cluster_ip("10.96.0.10");
   EXPECT_THAT(UpdateErrors(stored,
@@ -188,7 +188,7 @@ TEST(UpdateTest, ServiceClusterIp) {
               IsEmpty());
 }
 
-TEST(UpdateTest, PodSpecMutability) {
+TEST(ValidateUpdateTest, PodSpecMutability) {
   v1::Object stored = Pod();
   *PodSpecOf(stored).add_init_containers() = MakeContainer("init", "busybox:1.36");
   v1::Toleration* t = PodSpecOf(stored).add_tolerations();
@@ -264,7 +264,7 @@ TEST(UpdateTest, PodSpecMutability) {
                   "positive integer to nil value"));
 }
 
-TEST(UpdateTest, ImmutableConfigMapAndSecret) {
+TEST(ValidateUpdateTest, ImmutableConfigMapAndSecret) {
   v1::Object cm = ConfigMap();
   cm.mutable_config_map()->set_immutable(true);
   cm = Stored(cm);
@@ -303,7 +303,7 @@ TEST(UpdateTest, ImmutableConfigMapAndSecret) {
       Contains("type: Invalid value: \"kubernetes.io/ssh-auth\": field is immutable"));
 }
 
-TEST(UpdateTest, NodePodCidrAssignedOnce) {
+TEST(ValidateUpdateTest, NodePodCidrAssignedOnce) {
   const v1::Object fresh = Stored(Node());
   EXPECT_THAT(UpdateErrors(fresh,
                            [](v1::Object& o) {
@@ -329,7 +329,7 @@ TEST(UpdateTest, NodePodCidrAssignedOnce) {
               IsEmpty());
 }
 
-TEST(UpdateTest, PriorityClassValueAndPolicyImmutable) {
+TEST(ValidateUpdateTest, PriorityClassValueAndPolicyImmutable) {
   const v1::Object stored = Stored(PriorityClass());
   EXPECT_THAT(UpdateErrors(stored, [](v1::Object& o) { o.mutable_priority_class()->set_value(5); }),
               ElementsAre("value: Forbidden: may not be changed in an update."));
