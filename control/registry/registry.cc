@@ -47,6 +47,30 @@ bool HasFinalizer(const v1::ObjectMeta& meta, std::string_view name) {
   return false;
 }
 
+// What the server allocated and the user did not write (a Service's
+// clusterIP and node ports) survives updates that leave it out, as in
+// Kubernetes: an applied manifest never names them.
+void CarryOverAllocated(const v1::Object& current, v1::Object& updated) {
+  if (!current.has_service() || !updated.has_service()) return;
+  const auto& cur = current.service().spec();
+  auto* spec = updated.mutable_service()->mutable_spec();
+  if (spec->type() == "ExternalName") return;
+  if (spec->cluster_ip().empty() && !cur.cluster_ip().empty()) {
+    spec->set_cluster_ip(cur.cluster_ip());
+    if (spec->cluster_ips().empty()) *spec->mutable_cluster_ips() = cur.cluster_ips();
+  }
+  for (auto& port : *spec->mutable_ports()) {
+    if (port.node_port() != 0) continue;
+    for (const auto& old : cur.ports()) {
+      const bool same_protocol = (old.protocol().empty() ? "TCP" : old.protocol()) ==
+                                 (port.protocol().empty() ? "TCP" : port.protocol());
+      if (old.port() == port.port() && same_protocol && old.node_port() != 0) {
+        port.set_node_port(old.node_port());
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::string NewUid() {
@@ -276,6 +300,7 @@ Result<v1::Object> Registry::Update(v1::Object object, const UpdateOptions& opti
       meta->clear_deletion_grace_period_seconds();
     }
     meta->set_generation(cur_meta.generation());
+    CarryOverAllocated(*current, merged);
     ApplyDefaults(merged);
     if (!detail::SameSpec(merged, *current)) meta->set_generation(cur_meta.generation() + 1);
   }

@@ -81,3 +81,36 @@ TEST_F(RegistryTest, ApplyDryRunWritesNothing) {
 
 }  // namespace
 }  // namespace berth::control
+
+namespace berth::control {
+namespace {
+
+TEST_F(RegistryTest, ReapplyKeepsAllocatedServiceFields) {
+  constexpr std::string_view kService = R"(
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 80}]
+)";
+  auto first = registry_->Apply(Manifest(kService), "default");
+  ASSERT_OK(first);
+  // What an allocator would have written.
+  ASSERT_OK(registry_->Modify({"Service", "default", "web"}, [](v1::Object& o) {
+    auto* spec = o.mutable_service()->mutable_spec();
+    spec->set_cluster_ip("10.96.0.10");
+    spec->add_cluster_ips("10.96.0.10");
+    spec->mutable_ports(0)->set_node_port(30080);
+    return true;
+  }));
+  auto again = registry_->Apply(Manifest(kService), "default");
+  ASSERT_OK(again);
+  EXPECT_EQ(again->result, "unchanged");
+  EXPECT_EQ(again->object.service().spec().cluster_ip(), "10.96.0.10");
+  EXPECT_EQ(again->object.service().spec().ports(0).node_port(), 30080);
+}
+
+}  // namespace
+}  // namespace berth::control
