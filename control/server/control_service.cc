@@ -38,26 +38,136 @@ const char* EventType(ObjectEvent::Type type) {
   return "MODIFIED";
 }
 
-}  // namespace
-
-grpc::Status ControlService::Create(grpc::ServerContext*, const v1::CreateRequest* req,
-                                    v1::Object* resp) {
-  auto created = registry_.Create(req->object(), req->dry_run());
-  if (!created.ok()) return ToGrpcStatus(created.error());
-  *resp = std::move(*created);
-  return grpc::Status::OK;
+bool Mutating(const std::string& verb) {
+  return verb != "get" && verb != "list" && verb != "watch";
 }
 
-grpc::Status ControlService::Get(grpc::ServerContext*, const v1::GetRequest* req,
+}  // namespace
+
+// One request: who is calling, whether they may, and the audit record of
+// what happened.
+class ControlService::Scope {
+ public:
+  Scope(ControlService& service, grpc::ServerContext* ctx, Attributes attributes)
+      : service_(service),
+        attributes_(std::move(attributes)),
+        start_(std::chrono::steady_clock::now()) {
+    auto who = service_.options_.authenticator->Authenticate(*ctx);
+    if (!who.ok()) {
+      status_ = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, who.error().message());
+      who_.user = "system:anonymous";
+      Audit(false);
+      return;
+    }
+    who_ = std::move(*who);
+    if (auto st = service_.options_.authorizer->Authorize(who_, attributes_); !st.ok()) {
+      status_ = ToGrpcStatus(st.error());
+      Audit(false);
+      return;
+    }
+    allowed_ = true;
+  }
+
+  bool allowed() const { return allowed_; }
+  const grpc::Status& status() const { return status_; }
+  const Principal& who() const { return who_; }
+
+  // The request's outcome: audited when it changed (or tried to change)
+  // something.
+  grpc::Status Finish(grpc::Status status) {
+    status_ = std::move(status);
+    if (Mutating(attributes_.verb)) Audit(true);
+    return status_;
+  }
+
+ private:
+  void Audit(bool allowed) {
+    if (service_.options_.audit == nullptr) return;
+    AuditRecord r;
+    r.who = who_;
+    r.verb = attributes_.verb;
+    r.kind = attributes_.kind;
+    r.namespace_ = attributes_.namespace_;
+    r.name = attributes_.name;
+    r.allowed = allowed;
+    r.code = api::GrpcCodeName(status_.error_code());
+    if (!status_.ok()) r.message = status_.error_message();
+    r.latency_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+            .count();
+    service_.options_.audit->Write(r);
+  }
+
+  ControlService& service_;
+  Attributes attributes_;
+  std::chrono::steady_clock::time_point start_;
+  Principal who_;
+  bool allowed_ = false;
+  grpc::Status status_;
+};
+
+namespace {
+
+// The namespace an object of `kind` lives in ("" for cluster-scoped).
+std::string NamespaceFor(std::string_view kind, const std::string& ns) {
+  const api::KindInfo* info = api::FindKind(kind);
+  if (info == nullptr || !info->namespaced) return "";
+  return ns.empty() ? "default" : ns;
+}
+
+std::string KindName(std::string_view kind) {
+  const api::KindInfo* info = api::FindKind(kind);
+  return info == nullptr ? std::string(kind) : std::string(info->kind);
+}
+
+Attributes ForObject(std::string verb, const v1::Object& object) {
+  const api::KindInfo* kind = api::KindOf(object);
+  const std::string kind_name = kind == nullptr ? "" : std::string(kind->kind);
+  const auto& meta = kind == nullptr ? v1::ObjectMeta::default_instance() : api::MetaOf(object);
+  return Attributes{std::move(verb), kind_name, NamespaceFor(kind_name, meta.namespace_()),
+                    meta.name(),     false,     "",
+                    &object};
+}
+
+Attributes ForKey(std::string verb, const v1::ObjectKey& key) {
+  return Attributes{std::move(verb),
+                    KindName(key.kind()),
+                    NamespaceFor(key.kind(), key.namespace_()),
+                    key.name(),
+                    false,
+                    "",
+                    nullptr};
+}
+
+}  // namespace
+
+grpc::Status ControlService::Create(grpc::ServerContext* ctx, const v1::CreateRequest* req,
+                                    v1::Object* resp) {
+  Scope scope(*this, ctx, ForObject("create", req->object()));
+  if (!scope.allowed()) return scope.status();
+  auto created = registry_.Create(req->object(), req->dry_run());
+  if (!created.ok()) return scope.Finish(ToGrpcStatus(created.error()));
+  *resp = std::move(*created);
+  return scope.Finish(grpc::Status::OK);
+}
+
+grpc::Status ControlService::Get(grpc::ServerContext* ctx, const v1::GetRequest* req,
                                  v1::Object* resp) {
+  Scope scope(*this, ctx, ForKey("get", req->key()));
+  if (!scope.allowed()) return scope.status();
   auto got = registry_.Get(KeyOf(req->key()));
   if (!got.ok()) return ToGrpcStatus(got.error());
   *resp = std::move(*got);
   return grpc::Status::OK;
 }
 
-grpc::Status ControlService::List(grpc::ServerContext*, const v1::ListRequest* req,
+grpc::Status ControlService::List(grpc::ServerContext* ctx, const v1::ListRequest* req,
                                   v1::ListResponse* resp) {
+  Scope scope(*this, ctx,
+              Attributes{"list", KindName(req->kind()),
+                         req->all_namespaces() ? "" : NamespaceFor(req->kind(), req->namespace_()),
+                         "", false, req->field_selector(), nullptr});
+  if (!scope.allowed()) return scope.status();
   auto list = registry_.List({.kind = req->kind(),
                               .namespace_ = req->namespace_(),
                               .all_namespaces = req->all_namespaces(),
@@ -73,41 +183,63 @@ grpc::Status ControlService::List(grpc::ServerContext*, const v1::ListRequest* r
   return grpc::Status::OK;
 }
 
-grpc::Status ControlService::Update(grpc::ServerContext*, const v1::UpdateRequest* req,
+grpc::Status ControlService::Update(grpc::ServerContext* ctx, const v1::UpdateRequest* req,
                                     v1::Object* resp) {
+  Attributes attributes = ForObject("update", req->object());
+  attributes.status = req->status();
+  Scope scope(*this, ctx, std::move(attributes));
+  if (!scope.allowed()) return scope.status();
   auto updated =
       registry_.Update(req->object(), {.status = req->status(), .dry_run = req->dry_run()});
-  if (!updated.ok()) return ToGrpcStatus(updated.error());
+  if (!updated.ok()) return scope.Finish(ToGrpcStatus(updated.error()));
   *resp = std::move(*updated);
-  return grpc::Status::OK;
+  return scope.Finish(grpc::Status::OK);
 }
 
-grpc::Status ControlService::Apply(grpc::ServerContext*, const v1::ApplyRequest* req,
+grpc::Status ControlService::Apply(grpc::ServerContext* ctx, const v1::ApplyRequest* req,
                                    v1::ApplyResponse* resp) {
   auto manifest = nlohmann::json::parse(req->manifest(), nullptr, false);
   if (manifest.is_discarded()) return Invalid("manifest: not valid JSON");
+  // Authorized as what it may do: create the object or update it.
+  const std::string kind = manifest.value("kind", "");
+  const nlohmann::json meta = manifest.value("metadata", nlohmann::json::object());
+  const std::string ns = meta.is_object() ? meta.value("namespace", req->namespace_()) : "";
+  const std::string name = meta.is_object() ? meta.value("name", "") : "";
+  Attributes attributes{"create", KindName(kind), NamespaceFor(kind, ns), name, false, "", nullptr};
+  Scope create_scope(*this, ctx, attributes);
+  if (!create_scope.allowed()) return create_scope.status();
+  attributes.verb = "update";
+  Scope scope(*this, ctx, attributes);
+  if (!scope.allowed()) return scope.status();
   auto applied = registry_.Apply(manifest, req->namespace_(), req->dry_run());
-  if (!applied.ok()) return ToGrpcStatus(applied.error());
+  if (!applied.ok()) return scope.Finish(ToGrpcStatus(applied.error()));
   *resp->mutable_object() = std::move(applied->object);
   resp->set_result(applied->result);
-  return grpc::Status::OK;
+  return scope.Finish(grpc::Status::OK);
 }
 
-grpc::Status ControlService::Delete(grpc::ServerContext*, const v1::DeleteRequest* req,
+grpc::Status ControlService::Delete(grpc::ServerContext* ctx, const v1::DeleteRequest* req,
                                     v1::Object* resp) {
+  Scope scope(*this, ctx, ForKey("delete", req->key()));
+  if (!scope.allowed()) return scope.status();
   DeleteOptions options;
   if (req->has_grace_period_seconds()) options.grace_period_seconds = req->grace_period_seconds();
   if (!req->propagation_policy().empty()) options.propagation = req->propagation_policy();
   options.precondition_uid = req->precondition_uid();
   options.dry_run = req->dry_run();
   auto deleted = registry_.Delete(KeyOf(req->key()), options);
-  if (!deleted.ok()) return ToGrpcStatus(deleted.error());
+  if (!deleted.ok()) return scope.Finish(ToGrpcStatus(deleted.error()));
   *resp = std::move(*deleted);
-  return grpc::Status::OK;
+  return scope.Finish(grpc::Status::OK);
 }
 
 grpc::Status ControlService::Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
                                    grpc::ServerWriter<v1::WatchEvent>* writer) {
+  Scope scope(*this, ctx,
+              Attributes{"watch", KindName(req->kind()),
+                         req->all_namespaces() ? "" : NamespaceFor(req->kind(), req->namespace_()),
+                         "", false, req->field_selector(), nullptr});
+  if (!scope.allowed()) return scope.status();
   auto after = ParseRevision(req->resource_version());
   if (!after.ok()) return ToGrpcStatus(after.error());
   auto watch = registry_.Watch({.kind = req->kind(),
@@ -144,6 +276,38 @@ grpc::Status ControlService::Watch(grpc::ServerContext* ctx, const v1::WatchRequ
   }
   (*watch)->Cancel();
   return grpc::Status::OK;
+}
+
+}  // namespace berth::control
+
+namespace berth::control {
+
+grpc::Status ControlService::Join(grpc::ServerContext* ctx, const v1::JoinRequest* req,
+                                  v1::JoinResponse* resp) {
+  Scope scope(*this, ctx, Attributes{"join", "Node", "", req->node_name(), false, "", nullptr});
+  if (!scope.allowed()) return scope.status();
+  if (options_.ca == nullptr) {
+    return scope.Finish(ToGrpcStatus(Error::Sys(ENOSYS, "join: this control service has no CA")));
+  }
+  // A node name is a DNS subdomain (it becomes the Node's name and the
+  // certificate's CN).
+  const std::string& name = req->node_name();
+  bool valid = !name.empty() && name.size() <= 253;
+  for (char c : name) {
+    valid = valid && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.');
+  }
+  if (!valid || name.front() == '-' || name.back() == '-') {
+    return scope.Finish(
+        Invalid("nodeName: Invalid value: \"" + name + "\": must be a lowercase DNS subdomain"));
+  }
+  IssueOptions options;
+  options.client = true;
+  options.subject = Subject{std::string(kNodeUserPrefix) + name, {std::string(kNodesGroup)}};
+  auto cert = SignCsr(*options_.ca, req->csr_pem(), options);
+  if (!cert.ok()) return scope.Finish(ToGrpcStatus(std::move(cert).error().Wrap("join " + name)));
+  resp->set_certificate_pem(std::move(*cert));
+  resp->set_ca_pem(options_.ca->cert_pem);
+  return scope.Finish(grpc::Status::OK);
 }
 
 }  // namespace berth::control

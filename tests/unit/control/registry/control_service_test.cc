@@ -15,7 +15,12 @@ class ControlServiceTest : public RegistryTest {
  protected:
   void SetUp() override {
     RegistryTest::SetUp();
-    service_ = std::make_unique<ControlService>(*registry_);
+    auto authn = Authenticator::Create({.insecure_is_local_admin = true});
+    ASSERT_OK(authn);
+    authn_ = std::make_unique<Authenticator>(std::move(*authn));
+    authz_ = std::make_unique<Authorizer>(*registry_);
+    service_ = std::make_unique<ControlService>(
+        *registry_, ControlServiceOptions{authn_.get(), authz_.get(), nullptr});
     grpc::ServerBuilder builder;
     const std::string address = "unix:" + (dir_ / "control.sock").string();
     builder.AddListeningPort(address, grpc::InsecureServerCredentials());
@@ -31,6 +36,8 @@ class ControlServiceTest : public RegistryTest {
     RegistryTest::TearDown();
   }
 
+  std::unique_ptr<Authenticator> authn_;
+  std::unique_ptr<Authorizer> authz_;
   std::unique_ptr<ControlService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::Control::Stub> stub_;

@@ -4,6 +4,9 @@
 // client goes away or the server shuts down; it sends BOOKMARK events with
 // the current revision when asked so a client can resume cheaply.
 //
+// Every call is authenticated and authorized first (berth/control/auth.h);
+// mutating calls and denied ones are written to the audit log.
+//
 // Thread-safe (gRPC calls handlers concurrently; the Registry is
 // thread-safe).
 #pragma once
@@ -14,13 +17,25 @@
 
 #include "control.grpc.pb.h"
 
+#include "berth/control/audit_log.h"
+#include "berth/control/auth.h"
+#include "berth/control/pki.h"
 #include "berth/control/registry.h"
 
 namespace berth::control {
 
+struct ControlServiceOptions {
+  const Authenticator* authenticator = nullptr;  // required
+  const Authorizer* authorizer = nullptr;        // required
+  AuditLog* audit = nullptr;                     // optional
+  // Signs joining nodes' certificates; without it Join is UNIMPLEMENTED.
+  const Certificate* ca = nullptr;
+};
+
 class ControlService final : public v1::Control::Service {
  public:
-  explicit ControlService(Registry& registry) : registry_(registry) {}
+  ControlService(Registry& registry, ControlServiceOptions options)
+      : registry_(registry), options_(options) {}
 
   // Ends running watches (their streams finish with OK).
   void Shutdown() { shutting_down_ = true; }
@@ -38,9 +53,13 @@ class ControlService final : public v1::Control::Service {
                       v1::Object* resp) override;
   grpc::Status Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
                      grpc::ServerWriter<v1::WatchEvent>* writer) override;
+  grpc::Status Join(grpc::ServerContext* ctx, const v1::JoinRequest* req,
+                    v1::JoinResponse* resp) override;
 
  private:
+  class Scope;
   Registry& registry_;
+  ControlServiceOptions options_;
   std::atomic<bool> shutting_down_{false};
 };
 

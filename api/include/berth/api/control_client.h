@@ -1,0 +1,82 @@
+// A client of berth.v1.Control: the verbs as Result-returning calls (a
+// failed call's gRPC status becomes the Error it stood for, see
+// grpc_status.h) and watches as blocking readers. Used by the CLI, the
+// node agent and hollow nodes.
+//
+// Thread-safe: calls may run concurrently on one client (gRPC channels
+// are). A Watch belongs to the thread reading it; Cancel() may be called
+// from any thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "control.grpc.pb.h"
+
+#include "berth/common/error.h"
+
+namespace berth::api {
+
+struct ClientCredentials {
+  // PEM; empty ca_pem: an insecure channel (unix sockets, tests).
+  std::string ca_pem;
+  std::string cert_pem;
+  std::string key_pem;
+  // A bearer token sent with every call (instead of a client certificate).
+  std::string token;
+  // The name the server certificate must carry (default: the host part of
+  // the address).
+  std::string server_name;
+};
+
+class ControlWatch {
+ public:
+  ControlWatch(std::unique_ptr<grpc::ClientContext> ctx,
+               std::unique_ptr<grpc::ClientReader<v1::WatchEvent>> reader);
+  ~ControlWatch();
+  // The next event; nullopt when the stream ended cleanly (server shutdown
+  // or Cancel()); an error for a failed stream (ERANGE: too old, list
+  // again).
+  Result<std::optional<v1::WatchEvent>> Next();
+  void Cancel();
+
+ private:
+  std::unique_ptr<grpc::ClientContext> ctx_;
+  std::unique_ptr<grpc::ClientReader<v1::WatchEvent>> reader_;
+  bool finished_ = false;
+};
+
+class ControlClient {
+ public:
+  // "unix:/run/berth/control.sock" or "host:port".
+  static Result<std::unique_ptr<ControlClient>> Connect(const std::string& address,
+                                                        const ClientCredentials& credentials = {});
+  explicit ControlClient(std::shared_ptr<grpc::Channel> channel, std::string token = "");
+
+  Result<v1::Object> Create(const v1::Object& object, bool dry_run = false);
+  Result<v1::Object> Get(const std::string& kind, const std::string& ns, const std::string& name);
+  Result<v1::ListResponse> List(const v1::ListRequest& request);
+  Result<v1::Object> Update(const v1::Object& object, bool status = false);
+  Result<v1::ApplyResponse> Apply(const std::string& manifest_json, const std::string& ns,
+                                  bool dry_run = false);
+  Result<v1::Object> Delete(const v1::DeleteRequest& request);
+  Result<std::unique_ptr<ControlWatch>> Watch(const v1::WatchRequest& request);
+  Result<v1::JoinResponse> Join(const std::string& node_name, const std::string& csr_pem);
+
+  // Per-call deadline for unary calls (default 30 s).
+  void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+
+ private:
+  std::unique_ptr<grpc::ClientContext> Context() const;
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Control::Stub> stub_;
+  std::string token_;
+  std::chrono::milliseconds timeout_{30000};
+};
+
+}  // namespace berth::api

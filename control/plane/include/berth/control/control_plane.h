@@ -1,0 +1,61 @@
+// Everything berth-control runs, wired in one object: the store, the
+// registry with its admission plugins, the informers, the controllers,
+// the scheduler and the gRPC service. berth-control's main and the tests
+// that need a whole control plane (hollow nodes) build it the same way.
+//
+// Construction order matters and is kept here: controllers add their
+// informer handlers first, then informers start, then controllers. Stop()
+// (and the destructor) reverse it.
+//
+// Thread-safe after Start().
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "berth/common/error.h"
+#include "berth/control/scheduler/scheduler.h"
+
+namespace berth::control {
+
+class Registry;
+class Store;
+
+struct ControlPlaneOptions {
+  std::filesystem::path data_dir;
+  std::filesystem::path encryption_key;  // required for Secrets
+  // Listen addresses: "unix:/path" (insecure, the local admin) and/or
+  // "host:port" with TLS (tls_dir holds ca.crt, server.crt, server.key).
+  std::vector<std::string> listen;
+  std::filesystem::path tls_dir;
+  std::string token_file_contents;
+  scheduler::ScorePolicy policy = scheduler::ScorePolicy::kSpread;
+  int64_t history_revisions = 100000;
+  // Node lifecycle (shortened by tests).
+  std::chrono::milliseconds node_grace{40000};
+  std::chrono::milliseconds eviction_timeout{300000};
+  std::filesystem::path audit_log;  // empty: none
+};
+
+class ControlPlane {
+ public:
+  static Result<std::unique_ptr<ControlPlane>> Start(const ControlPlaneOptions& options);
+  ~ControlPlane();
+  void Stop();
+
+  Registry& registry();
+  // The port a "host:0" listener got.
+  int bound_port(size_t listener) const;
+
+  struct Parts;
+
+ private:
+  explicit ControlPlane(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace berth::control

@@ -1,0 +1,202 @@
+#include "hollow_fleet.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "berth/common/log.h"
+
+namespace berth::hollow {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+void SetCondition(v1::PodStatus* status, const std::string& type) {
+  auto* c = status->add_conditions();
+  c->set_type(type);
+  c->set_status("True");
+  *c->mutable_last_transition_time() = TimeUtil::GetCurrentTime();
+}
+
+}  // namespace
+
+HollowFleet::HollowFleet(HollowOptions options, std::function<api::ControlClient&(int)> client_for)
+    : options_(std::move(options)), client_for_(std::move(client_for)) {}
+
+HollowFleet::~HollowFleet() { Stop(); }
+
+std::vector<std::string> HollowFleet::NodeNames() const {
+  std::vector<std::string> out;
+  for (const auto& n : nodes_) out.push_back(n->session->name());
+  return out;
+}
+
+size_t HollowFleet::RunningPods() const {
+  std::lock_guard lock(mu_);
+  return running_.size();
+}
+
+Status HollowFleet::Start() {
+  for (int i = 0; i < options_.nodes; ++i) {
+    nodeagent::NodeIdentity id;
+    id.name = options_.prefix + std::to_string(i);
+    id.labels = options_.labels;
+    id.labels["berth.dev/hollow"] = "true";
+    for (auto* r : {&id.capacity, &id.allocatable}) {
+      r->set_cpu_milli(options_.cpu_milli);
+      r->set_memory_bytes(options_.memory_bytes);
+      r->set_pods(options_.pods);
+    }
+    v1::NodeAddress addr;
+    addr.set_type("InternalIP");
+    addr.set_address("10.255." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1));
+    id.addresses.push_back(addr);
+    auto node = std::make_unique<Node>();
+    node->index = i;
+    node->session = std::make_unique<nodeagent::NodeSession>(client_for_(i), std::move(id));
+    if (auto st = node->session->Register(); !st.ok()) return st;
+    if (auto st = node->session->RenewLease(); !st.ok()) return st;
+    nodes_.push_back(std::move(node));
+  }
+  stop_ = false;
+  for (auto& node : nodes_) {
+    Node* n = node.get();
+    n->watcher = std::thread([this, n] {
+      auto st =
+          n->session->FollowPods([this, n](const v1::WatchEvent& e) { OnPodEvent(n->index, e); });
+      if (!st.ok())
+        log::Warn("hollow node stopped following pods",
+                  {{"node", n->session->name()}, {"error", st.error().ToString()}});
+    });
+  }
+  reporter_ = std::thread([this] { ReportLoop(); });
+  leaser_ = std::thread([this] { LeaseLoop(); });
+  return {};
+}
+
+void HollowFleet::Stop() {
+  if (stop_.exchange(true)) return;
+  for (auto& n : nodes_) n->session->Stop();
+  cv_.notify_all();
+  for (auto& n : nodes_) {
+    if (n->watcher.joinable()) n->watcher.join();
+  }
+  if (reporter_.joinable()) reporter_.join();
+  if (leaser_.joinable()) leaser_.join();
+}
+
+void HollowFleet::Freeze(const std::string& node) {
+  for (auto& n : nodes_) {
+    if (n->session->name() == node) n->frozen = true;
+  }
+}
+
+void HollowFleet::OnPodEvent(int index, const v1::WatchEvent& event) {
+  Node& node = *nodes_[index];
+  if (node.frozen) return;
+  const v1::Pod& pod = event.object().pod();
+  const std::string& uid = pod.metadata().uid();
+  std::lock_guard lock(mu_);
+  if (event.type() == "DELETED") {
+    running_.erase(uid);
+    pending_.erase(uid);
+    return;
+  }
+  if (pod.metadata().has_deletion_timestamp()) {
+    // Containers stop at once here: finish the deletion.
+    reports_.push({std::chrono::steady_clock::now(), index, pod, true});
+    cv_.notify_one();
+    return;
+  }
+  if (pod.status().phase() == "Running" || pending_.count(uid) > 0 || running_.count(uid) > 0) {
+    return;
+  }
+  v1::Pod running = pod;
+  auto* status = running.mutable_status();
+  status->set_phase("Running");
+  status->set_host_ip("10.255." + std::to_string(index / 250) + "." +
+                      std::to_string(index % 250 + 1));
+  const uint32_t ip = node.next_ip++;
+  status->set_pod_ip("10." + std::to_string(index % 250) + "." + std::to_string((ip >> 8) & 0xff) +
+                     "." + std::to_string(ip & 0xff));
+  status->clear_pod_ips();
+  status->add_pod_ips()->set_ip(status->pod_ip());
+  *status->mutable_start_time() = TimeUtil::GetCurrentTime();
+  // Keep PodScheduled; the kubelet's conditions follow.
+  for (const char* type : {"Initialized", "ContainersReady", "Ready"}) SetCondition(status, type);
+  status->clear_container_statuses();
+  for (const auto& c : pod.spec().containers()) {
+    auto* cs = status->add_container_statuses();
+    cs->set_name(c.name());
+    cs->set_image(c.image());
+    cs->set_ready(true);
+    cs->set_started(true);
+    *cs->mutable_state()->mutable_running()->mutable_started_at() = TimeUtil::GetCurrentTime();
+  }
+  pending_.insert(uid);
+  reports_.push(
+      {std::chrono::steady_clock::now() + options_.ready_delay, index, std::move(running), false});
+  cv_.notify_one();
+}
+
+void HollowFleet::ReportLoop() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    if (reports_.empty()) {
+      cv_.wait_for(lock, std::chrono::milliseconds(100));
+      continue;
+    }
+    const auto due = reports_.top().due;
+    if (due > std::chrono::steady_clock::now()) {
+      cv_.wait_until(lock, due);
+      continue;
+    }
+    Report report = reports_.top();
+    reports_.pop();
+    lock.unlock();
+    Apply(report);
+    lock.lock();
+  }
+}
+
+void HollowFleet::Apply(const Report& report) {
+  Node& node = *nodes_[report.node];
+  if (node.frozen) return;
+  const std::string& uid = report.pod.metadata().uid();
+  if (report.finish_deletion) {
+    if (auto st = node.session->FinishDeletion(report.pod); !st.ok()) {
+      log::Warn("hollow: finish deletion",
+                {{"pod", report.pod.metadata().name()}, {"error", st.error().ToString()}});
+    }
+    return;
+  }
+  // Status writes carry no resourceVersion: a hollow node owns its pods'
+  // status, as a kubelet does.
+  v1::Pod pod = report.pod;
+  pod.mutable_metadata()->clear_resource_version();
+  auto st = node.session->UpdatePodStatus(pod);
+  std::lock_guard lock(mu_);
+  pending_.erase(uid);
+  if (st.ok()) {
+    running_.insert(uid);
+  } else if (st.error().err() != ENOENT) {
+    log::Warn("hollow: report pod status",
+              {{"pod", pod.metadata().name()}, {"error", st.error().ToString()}});
+  }
+}
+
+void HollowFleet::LeaseLoop() {
+  auto next = std::chrono::steady_clock::now() + options_.lease_period;
+  while (!stop_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (std::chrono::steady_clock::now() < next) continue;
+    for (auto& n : nodes_) {
+      if (n->frozen || stop_) continue;
+      if (auto st = n->session->RenewLease(); !st.ok()) {
+        log::Warn("hollow: renew lease",
+                  {{"node", n->session->name()}, {"error", st.error().ToString()}});
+      }
+    }
+    next = std::chrono::steady_clock::now() + options_.lease_period;
+  }
+}
+
+}  // namespace berth::hollow

@@ -1,0 +1,88 @@
+// Hollow nodes, as Kubernetes' kubemark: many simulated agents in one
+// process, each speaking the real node protocol (NodeSession: register,
+// renew a lease every `lease_period`, follow its pods, report them Running
+// and Ready after `ready_delay`, finish their graceful deletion) without
+// creating containers. Pods get addresses from a per-node fake range
+// (10.<node>.x.y). Freeze(node) simulates a dead node: no more lease
+// renewals, status reports or deletions from it.
+//
+// Thread-safe. Threads: one pod watch per node, one lease thread, one
+// worker for delayed status reports.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "node_session.h"
+
+#include "berth/api/control_client.h"
+
+namespace berth::hollow {
+
+struct HollowOptions {
+  int nodes = 3;
+  std::string prefix = "hollow-";
+  std::chrono::milliseconds ready_delay{200};
+  std::chrono::milliseconds lease_period{10000};
+  int64_t cpu_milli = 4000;
+  int64_t memory_bytes = 16LL << 30;
+  int64_t pods = 110;
+  std::map<std::string, std::string> labels;
+};
+
+class HollowFleet {
+ public:
+  // One client per node (each may carry its own node credentials), or the
+  // same client for all: `client_for(i)` is called once per node.
+  HollowFleet(HollowOptions options, std::function<api::ControlClient&(int)> client_for);
+  ~HollowFleet();
+
+  Status Start();
+  void Stop();
+  void Freeze(const std::string& node);
+  std::vector<std::string> NodeNames() const;
+  // Pods this fleet reported Running and has not seen deleted.
+  size_t RunningPods() const;
+
+ private:
+  struct Node {
+    std::unique_ptr<nodeagent::NodeSession> session;
+    std::thread watcher;
+    std::atomic<bool> frozen{false};
+    int index = 0;
+    uint32_t next_ip = 1;
+  };
+  struct Report {
+    std::chrono::steady_clock::time_point due;
+    int node;
+    v1::Pod pod;
+    bool finish_deletion;
+    bool operator>(const Report& o) const { return due > o.due; }
+  };
+  void OnPodEvent(int node, const v1::WatchEvent& event);
+  void ReportLoop();
+  void LeaseLoop();
+  void Apply(const Report& report);
+
+  HollowOptions options_;
+  std::function<api::ControlClient&(int)> client_for_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::priority_queue<Report, std::vector<Report>, std::greater<>> reports_;
+  std::set<std::string> running_;  // pod uids reported Running
+  std::set<std::string> pending_;  // pod uids with a report queued
+  std::atomic<bool> stop_{false};
+  std::thread reporter_;
+  std::thread leaser_;
+};
+
+}  // namespace berth::hollow
