@@ -1,0 +1,139 @@
+// A control plane on 127.0.0.1 (mTLS) and a unix socket (local admin) in a
+// temp directory, with hollow nodes that joined through a bootstrap token.
+#pragma once
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "hollow_fleet.h"
+#include "join.h"
+#include "test_support.h"
+
+#include "berth/api/codec.h"
+#include "berth/api/control_client.h"
+#include "berth/control/auth.h"
+#include "berth/control/control_plane.h"
+#include "berth/control/pki.h"
+#include "berth/control/registry.h"
+#include "berth/control/secret_box.h"
+
+namespace berth::control {
+
+class HollowCluster : public ::testing::Test {
+ protected:
+  void StartCluster(int nodes, hollow::HollowOptions hollow = {},
+                    std::chrono::milliseconds grace = std::chrono::seconds(2),
+                    std::chrono::milliseconds eviction = std::chrono::seconds(2)) {
+    char tmpl[] = "/tmp/berth-hollow-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    const auto tls = dir_ / "tls";
+    std::filesystem::create_directories(tls);
+    auto ca = CreateCa(std::string(kClusterCaName));
+    ASSERT_OK(ca);
+    ca_ = *ca;
+    IssueOptions server;
+    server.server = true;
+    server.client = false;
+    server.ip_addresses = {"127.0.0.1"};
+    auto server_cert = IssueCertificate(*ca, Subject{"berth-control", {}}, server);
+    ASSERT_OK(server_cert);
+    ASSERT_OK(WriteFileSecure(tls / "ca.crt", ca->cert_pem, 0644));
+    ASSERT_OK(WriteFileSecure(tls / "ca.key", ca->key_pem, 0600));
+    ASSERT_OK(WriteFileSecure(tls / "server.crt", server_cert->cert_pem, 0644));
+    ASSERT_OK(WriteFileSecure(tls / "server.key", server_cert->key_pem, 0600));
+    ASSERT_OK(SecretBox::GenerateKeyFile(dir_ / "encryption.key"));
+
+    ControlPlaneOptions o;
+    o.data_dir = dir_ / "db";
+    o.encryption_key = dir_ / "encryption.key";
+    o.tls_dir = tls;
+    o.listen = {"127.0.0.1:0", "unix:" + (dir_ / "control.sock").string()};
+    o.node_grace = grace;
+    o.eviction_timeout = eviction;
+    auto plane = ControlPlane::Start(o);
+    ASSERT_OK(plane);
+    plane_ = std::move(*plane);
+    address_ = "127.0.0.1:" + std::to_string(plane_->bound_port(0));
+    auto admin = api::ControlClient::Connect("unix:" + (dir_ / "control.sock").string());
+    ASSERT_OK(admin);
+    admin_ = std::move(*admin);
+
+    auto token = CreateBootstrapToken(plane_->registry(), std::chrono::hours(1));
+    ASSERT_OK(token);
+    hollow.nodes = nodes;
+    for (int i = 0; i < nodes; ++i) {
+      auto creds = nodeagent::JoinCluster({.address = address_,
+                                           .token = *token,
+                                           .ca_pem = ca_.cert_pem,
+                                           .node_name = hollow.prefix + std::to_string(i)});
+      ASSERT_OK(creds);
+      auto client = api::ControlClient::Connect(address_, *creds);
+      ASSERT_OK(client);
+      node_clients_.push_back(std::move(*client));
+    }
+    fleet_ = std::make_unique<hollow::HollowFleet>(
+        hollow, [this](int i) -> api::ControlClient& { return *node_clients_[i]; });
+    ASSERT_OK(fleet_->Start());
+  }
+
+  void TearDown() override {
+    if (fleet_) fleet_->Stop();
+    fleet_.reset();
+    node_clients_.clear();
+    admin_.reset();
+    if (plane_) plane_->Stop();
+    plane_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  static v1::Object Parse(std::string_view yaml) {
+    auto manifests = api::DecodeManifests(yaml, "test.yaml");
+    EXPECT_TRUE(manifests.ok()) << manifests.error().ToString();
+    if (!manifests.ok() || manifests->empty()) return {};
+    return (*manifests)[0].object;
+  }
+
+  std::vector<v1::Pod> Pods(const std::string& selector) {
+    v1::ListRequest req;
+    req.set_kind("Pod");
+    req.set_label_selector(selector);
+    auto list = admin_->List(req);
+    EXPECT_TRUE(list.ok());
+    std::vector<v1::Pod> out;
+    if (!list.ok()) return out;
+    for (const auto& o : list->items()) out.push_back(o.pod());
+    return out;
+  }
+
+  static bool Ready(const v1::Pod& pod) {
+    for (const auto& c : pod.status().conditions()) {
+      if (c.type() == "Ready") return c.status() == "True";
+    }
+    return false;
+  }
+
+  bool WaitFor(const std::function<bool()>& done,
+               std::chrono::seconds timeout = std::chrono::seconds(20)) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return done();
+  }
+
+  std::filesystem::path dir_;
+  Certificate ca_;
+  std::unique_ptr<ControlPlane> plane_;
+  std::string address_;
+  std::unique_ptr<api::ControlClient> admin_;
+  std::vector<std::unique_ptr<api::ControlClient>> node_clients_;
+  std::unique_ptr<hollow::HollowFleet> fleet_;
+};
+
+}  // namespace berth::control

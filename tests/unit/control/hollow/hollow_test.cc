@@ -1,0 +1,147 @@
+#include <map>
+
+#include "hollow_cluster.h"
+
+namespace berth::control {
+namespace {
+
+constexpr std::string_view kReplicaSet = R"(
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web}
+spec:
+  replicas: 10
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: httpd
+        image: berth/httpd:1
+        resources: {requests: {cpu: 100m, memory: 64Mi}}
+)";
+
+TEST_F(HollowCluster, NodesJoinOverMtlsAndRegister) {
+  StartCluster(3);
+  v1::ListRequest req;
+  req.set_kind("Node");
+  auto nodes = admin_->List(req);
+  ASSERT_OK(nodes);
+  ASSERT_EQ(nodes->items_size(), 3);
+  for (const auto& n : nodes->items()) {
+    bool ready = false;
+    for (const auto& c : n.node().status().conditions())
+      ready = ready || (c.type() == "Ready" && c.status() == "True");
+    EXPECT_TRUE(ready) << n.node().metadata().name();
+    ASSERT_OK(admin_->Get("Lease", "berth-node-lease", n.node().metadata().name()));
+  }
+  // A node's certificate says who it is: it may not write another Node.
+  auto other = admin_->Get("Node", "", "hollow-1");
+  ASSERT_OK(other);
+  EXPECT_ERRNO(node_clients_[0]->Update(*other, /*status=*/true), EACCES);
+}
+
+TEST_F(HollowCluster, ReplicasAreScheduledAndRunAcrossNodes) {
+  StartCluster(3);
+  ASSERT_OK(admin_->Create(Parse(kReplicaSet)));
+  ASSERT_TRUE(WaitFor([&] {
+    auto pods = Pods("app=web");
+    if (pods.size() != 10) return false;
+    for (const auto& p : pods) {
+      if (!Ready(p)) return false;
+    }
+    return true;
+  })) << Pods("app=web").size();
+  std::map<std::string, int> per_node;
+  for (const auto& p : Pods("app=web")) per_node[p.spec().node_name()]++;
+  EXPECT_EQ(per_node.size(), 3u);
+  for (const auto& [node, n] : per_node) EXPECT_GE(n, 3) << node;
+  EXPECT_EQ(fleet_->RunningPods(), 10u);
+  ASSERT_TRUE(WaitFor([&] {
+    auto rs = admin_->Get("ReplicaSet", "default", "web");
+    return rs.ok() && rs->replica_set().status().available_replicas() == 10;
+  }));
+}
+
+TEST_F(HollowCluster, PodsOfASilentNodeAreReplacedElsewhere) {
+  StartCluster(3, {.lease_period = std::chrono::milliseconds(300)});
+  ASSERT_OK(admin_->Create(Parse(kReplicaSet)));
+  ASSERT_TRUE(WaitFor([&] {
+    auto pods = Pods("app=web");
+    return pods.size() == 10 && std::all_of(pods.begin(), pods.end(), Ready);
+  }));
+  fleet_->Freeze("hollow-0");
+  // NotReady after the grace period, then its pods are evicted and the
+  // ReplicaSet puts them on the two live nodes.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto pods = Pods("app=web");
+        if (pods.size() != 10) return false;
+        for (const auto& p : pods) {
+          if (p.spec().node_name() == "hollow-0" || !Ready(p)) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(30)));
+  auto node = admin_->Get("Node", "", "hollow-0");
+  ASSERT_OK(node);
+  bool tainted = false;
+  for (const auto& t : node->node().spec().taints())
+    tainted = tainted || t.key() == "node.kubernetes.io/unreachable";
+  EXPECT_TRUE(tainted);
+}
+
+TEST_F(HollowCluster, NodesReadOnlyTheirOwnPodsAndSecrets) {
+  StartCluster(2);
+  ASSERT_OK(admin_->Create(
+      Parse("apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: x}\n")));
+  ASSERT_OK(admin_->Create(Parse(R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: uses-db}
+spec:
+  nodeName: hollow-1
+  volumes: [{name: s, secret: {secretName: db}}]
+  containers: [{name: c, image: busybox}]
+)")));
+  v1::ListRequest mine;
+  mine.set_kind("Pod");
+  mine.set_all_namespaces(true);
+  mine.set_field_selector("spec.nodeName=hollow-0");
+  ASSERT_OK(node_clients_[0]->List(mine));
+  mine.set_field_selector("spec.nodeName=hollow-1");
+  EXPECT_ERRNO(node_clients_[0]->List(mine), EACCES);
+  EXPECT_ERRNO(node_clients_[0]->Get("Pod", "default", "uses-db"), EACCES);
+  EXPECT_ERRNO(node_clients_[0]->Get("Secret", "default", "db"), EACCES);
+  ASSERT_OK(node_clients_[1]->Get("Secret", "default", "db"));
+}
+
+TEST_F(HollowCluster, HigherPriorityPodsPreemptLowerOnes) {
+  // Two small nodes: 1 CPU each.
+  StartCluster(2, {.cpu_milli = 1000, .memory_bytes = 4LL << 30});
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_OK(
+        admin_->Create(Parse("apiVersion: v1\nkind: Pod\nmetadata: {name: low" + std::to_string(i) +
+                             "}\nspec:\n  priority: 0\n  containers: [{name: c, image: busybox, "
+                             "resources: {requests: {cpu: 800m}}}]\n")));
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    int running = 0;
+    for (const auto& p : Pods("")) running += Ready(p) ? 1 : 0;
+    return running == 2;
+  }));
+  ASSERT_OK(admin_->Create(Parse(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: high}\nspec:\n  priority: 1000\n  containers: "
+      "[{name: c, image: busybox, resources: {requests: {cpu: 800m}}}]\n")));
+  ASSERT_TRUE(WaitFor([&] {
+    auto high = admin_->Get("Pod", "default", "high");
+    return high.ok() && Ready(high->pod());
+  }));
+  // Exactly one low-priority pod made room.
+  int low_left = 0;
+  for (const auto& p : Pods("")) low_left += p.metadata().name().rfind("low", 0) == 0 ? 1 : 0;
+  EXPECT_EQ(low_left, 1);
+}
+
+}  // namespace
+}  // namespace berth::control
