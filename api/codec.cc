@@ -179,7 +179,16 @@ Result<v1::Object> DecodeJson(std::string_view text, std::string_view what) {
 }
 
 Result<std::vector<Manifest>> DecodeManifests(std::string_view text, std::string_view what) {
-  auto docs = YamlDocumentsToJson(text, what);
+  // JSON is read as JSON (as kubectl does): strict, and fast on any input.
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  Result<std::vector<json>> docs = std::vector<json>{};
+  if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
+    json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) return Error::Invalid(std::string(what) + ": not valid JSON");
+    docs->push_back(std::move(value));
+  } else {
+    docs = YamlDocumentsToJson(text, what);
+  }
   if (!docs.ok()) return docs.error();
   // Flatten JSON arrays and kind: List into items, remembering the document.
   std::vector<std::pair<json, int>> values;
@@ -189,7 +198,7 @@ Result<std::vector<Manifest>> DecodeManifests(std::string_view text, std::string
     if (doc.is_null()) continue;
     if (doc.is_array()) {
       for (auto& item : doc) values.emplace_back(std::move(item), number);
-    } else if (doc.is_object() && doc.value("kind", "") == "List") {
+    } else if (doc.is_object() && doc.contains("kind") && doc["kind"] == "List") {
       if (!doc.contains("items") || !doc["items"].is_array()) {
         return Error::Invalid(DocumentName(what, number, 2) + ": items: expected a list");
       }

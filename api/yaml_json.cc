@@ -1,7 +1,11 @@
-// YAML <-> JSON for manifests. yaml-cpp parses and emits; the scalar rules
+// YAML <-> JSON for manifests. libyaml parses (it is fuzzed upstream;
+// yaml-cpp 0.7 loops forever on some inputs) and yaml-cpp emits; the scalar rules
 // are YAML 1.2's core schema, which is what Kubernetes users expect from
 // kubectl: `replicas: 3` is a number, `"3"` a string, `~` and `null` null.
+#include <yaml.h>
+
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
@@ -67,48 +71,110 @@ std::optional<json> ResolvePlain(const std::string& s) {
   return std::nullopt;
 }
 
-Result<json> ToJson(const YAML::Node& node, const std::string& what, const std::string& path) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return json(nullptr);
-    case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      // "!" is yaml-cpp's tag for quoted (non-plain) scalars.
-      if (node.Tag() == "!") return json(s);
-      auto resolved = ResolvePlain(s);
-      return resolved ? *resolved : json(s);
+// Manifests are text: JSON (and so the API) carries only valid UTF-8.
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xe  ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) return false;
+      cp = (cp << 6) | (cc & 0x3f);
     }
-    case YAML::NodeType::Sequence: {
-      json out = json::array();
-      size_t i = 0;
-      for (const auto& item : node) {
-        auto v = ToJson(item, what, path + "[" + std::to_string(i++) + "]");
-        if (!v.ok()) return v.error();
-        out.push_back(std::move(*v));
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return false;
+    i += len;
+  }
+  return true;
+}
+
+// libyaml's parser and loaded document, owned.
+struct Parser {
+  yaml_parser_t p;
+  Parser() { yaml_parser_initialize(&p); }
+  ~Parser() { yaml_parser_delete(&p); }
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+};
+
+struct Document {
+  yaml_document_t d;
+  bool loaded = false;
+  ~Document() {
+    if (loaded) yaml_document_delete(&d);
+  }
+};
+
+// Aliases can make a small document expand exponentially ("billion
+// laughs"); a manifest never needs more than this many nodes or levels.
+constexpr size_t kMaxNodes = 200000;
+constexpr int kMaxDepth = 100;
+
+class Converter {
+ public:
+  Converter(yaml_document_t* doc, std::string what) : doc_(doc), what_(std::move(what)) {}
+
+  Result<json> Convert(yaml_node_t* node, const std::string& path, int depth) {
+    if (node == nullptr) return json(nullptr);
+    if (++nodes_ > kMaxNodes) return Error::Invalid(what_ + ": too many nodes (aliases?)");
+    if (depth > kMaxDepth) return Error::Invalid(what_ + ": " + path + ": nested too deeply");
+    switch (node->type) {
+      case YAML_SCALAR_NODE: {
+        std::string s(reinterpret_cast<const char*>(node->data.scalar.value),
+                      node->data.scalar.length);
+        if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return json(std::move(s));
+        auto resolved = ResolvePlain(s);
+        return resolved ? *resolved : json(std::move(s));
       }
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      json out = json::object();
-      for (const auto& kv : node) {
-        if (!kv.first.IsScalar()) {
-          return Error::Invalid(what + ": " + path + ": a mapping key must be a string");
+      case YAML_SEQUENCE_NODE: {
+        json out = json::array();
+        size_t i = 0;
+        for (yaml_node_item_t* it = node->data.sequence.items.start;
+             it < node->data.sequence.items.top; ++it) {
+          auto v = Convert(yaml_document_get_node(doc_, *it),
+                           path + "[" + std::to_string(i++) + "]", depth + 1);
+          if (!v.ok()) return v.error();
+          out.push_back(std::move(*v));
         }
-        const std::string key = kv.first.Scalar();
-        const std::string sub = path.empty() ? key : path + "." + key;
-        if (out.contains(key)) {
-          return Error::Invalid(what + ": " + sub + ": key \"" + key + "\" appears twice");
-        }
-        auto v = ToJson(kv.second, what, sub);
-        if (!v.ok()) return v.error();
-        out[key] = std::move(*v);
+        return out;
       }
-      return out;
+      case YAML_MAPPING_NODE: {
+        json out = json::object();
+        for (yaml_node_pair_t* pair = node->data.mapping.pairs.start;
+             pair < node->data.mapping.pairs.top; ++pair) {
+          yaml_node_t* key = yaml_document_get_node(doc_, pair->key);
+          if (key == nullptr || key->type != YAML_SCALAR_NODE) {
+            return Error::Invalid(what_ + ": " + path + ": a mapping key must be a string");
+          }
+          const std::string k(reinterpret_cast<const char*>(key->data.scalar.value),
+                              key->data.scalar.length);
+          const std::string sub = path.empty() ? k : path + "." + k;
+          if (out.contains(k))
+            return Error::Invalid(what_ + ": " + sub + ": key \"" + k + "\" appears twice");
+          auto v = Convert(yaml_document_get_node(doc_, pair->value), sub, depth + 1);
+          if (!v.ok()) return v.error();
+          out[k] = std::move(*v);
+        }
+        return out;
+      }
+      default:
+        return json(nullptr);
     }
   }
-  return json(nullptr);
-}
+
+ private:
+  yaml_document_t* doc_;
+  std::string what_;
+  size_t nodes_ = 0;
+};
 
 void Emit(YAML::Emitter& out, const json& v) {
   switch (v.type()) {
@@ -144,25 +210,49 @@ void Emit(YAML::Emitter& out, const json& v) {
   }
 }
 
+// YAML 1.2's c-printable (5.1): no C0 control but tab, LF and CR, no DEL,
+// valid UTF-8 throughout. Checked before parsing: besides being the
+// specification, yaml-cpp 0.7 can loop forever on control characters.
+Status CheckPrintable(std::string_view text, const std::string& source) {
+  size_t line = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') ++line;
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", c);
+      return Error::Invalid(source + ": line " + std::to_string(line) + ": control character " +
+                            hex + " is not allowed in YAML");
+    }
+  }
+  if (!ValidUtf8(text)) return Error::Invalid(source + ": not valid UTF-8");
+  return {};
+}
+
 }  // namespace
 
 Result<std::vector<json>> YamlDocumentsToJson(std::string_view text, std::string_view what) {
   const std::string source(what);
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
-    return Error::Invalid(source + ": line " + std::to_string(e.mark.line + 1) + ", column " +
-                          std::to_string(e.mark.column + 1) + ": " + e.msg);
-  }
+  if (auto st = CheckPrintable(text, source); !st.ok()) return st.error();
+  Parser parser;
+  yaml_parser_set_input_string(&parser.p, reinterpret_cast<const unsigned char*>(text.data()),
+                               text.size());
   std::vector<json> out;
-  out.reserve(docs.size());
-  int number = 0;
-  for (const auto& doc : docs) {
-    ++number;
-    const std::string name =
-        docs.size() > 1 ? source + ": document " + std::to_string(number) : source;
-    auto value = ToJson(doc, name, "");
+  for (int number = 1;; ++number) {
+    Document doc;
+    if (!yaml_parser_load(&parser.p, &doc.d)) {
+      return Error::Invalid(
+          source + ": line " + std::to_string(parser.p.problem_mark.line + 1) + ", column " +
+          std::to_string(parser.p.problem_mark.column + 1) + ": " +
+          (parser.p.problem != nullptr ? parser.p.problem : "YAML error") +
+          (parser.p.context != nullptr ? std::string(" ") + parser.p.context : ""));
+    }
+    doc.loaded = true;
+    yaml_node_t* root = yaml_document_get_root_node(&doc.d);
+    if (root == nullptr) break;  // the end of the stream
+    Converter converter(&doc.d,
+                        number > 1 ? source + ": document " + std::to_string(number) : source);
+    auto value = converter.Convert(root, "", 0);
     if (!value.ok()) return value.error();
     out.push_back(std::move(*value));
   }

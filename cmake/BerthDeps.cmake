@@ -37,6 +37,7 @@ berth_find_pkg(nlroute libnl-route-3.0 libnl-route-3-dev)
 berth_find_pkg(bpf libbpf libbpf-dev)
 berth_find_pkg(httplib cpp-httplib libcpp-httplib-dev)
 berth_find_pkg(systemd libsystemd libsystemd-dev)
+berth_find_pkg(libyaml yaml-0.1 libyaml-dev)
 berth_find_config(yaml-cpp libyaml-cpp-dev)
 berth_find_config(RocksDB librocksdb-dev)
 # gRPC and protobuf for api/*.proto. Debian's gRPC CMake config checks that

@@ -59,6 +59,8 @@ void CarryOverAllocated(const v1::Object& current, v1::Object& updated) {
     spec->set_cluster_ip(cur.cluster_ip());
     if (spec->cluster_ips().empty()) *spec->mutable_cluster_ips() = cur.cluster_ips();
   }
+  // Node ports only survive as long as the Service stays a NodePort one.
+  if (spec->type() != "NodePort" || cur.type() != "NodePort") return;
   for (auto& port : *spec->mutable_ports()) {
     if (port.node_port() != 0) continue;
     for (const auto& old : cur.ports()) {

@@ -201,10 +201,19 @@ grpc::Status ControlService::Apply(grpc::ServerContext* ctx, const v1::ApplyRequ
   auto manifest = nlohmann::json::parse(req->manifest(), nullptr, false);
   if (manifest.is_discarded()) return Invalid("manifest: not valid JSON");
   // Authorized as what it may do: create the object or update it.
-  const std::string kind = manifest.value("kind", "");
-  const nlohmann::json meta = manifest.value("metadata", nlohmann::json::object());
-  const std::string ns = meta.is_object() ? meta.value("namespace", req->namespace_()) : "";
-  const std::string name = meta.is_object() ? meta.value("name", "") : "";
+  // Fields of the wrong type here are reported by the decoder; for the
+  // authorization they read as empty.
+  auto text = [](const nlohmann::json& object, const char* key, std::string fallback) {
+    if (!object.is_object()) return fallback;
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+  };
+  const std::string kind = text(manifest, "kind", "");
+  const nlohmann::json meta = manifest.is_object() && manifest.contains("metadata")
+                                  ? manifest["metadata"]
+                                  : nlohmann::json();
+  const std::string ns = text(meta, "namespace", req->namespace_());
+  const std::string name = text(meta, "name", "");
   Attributes attributes{"create", KindName(kind), NamespaceFor(kind, ns), name, false, "", nullptr};
   Scope create_scope(*this, ctx, attributes);
   if (!create_scope.allowed()) return create_scope.status();

@@ -99,6 +99,19 @@ TEST(Codec, ErrorsNameSourceDocumentAndPath) {
        "metadata.creationTimestamp: expected an RFC 3339 time"},
       {"apiVersion: v1\nkind: Pod\nspec: {restart_policy: Always}\n",
        "spec.restart_policy: unknown field"},
+      {"apiVersion: v1\nkind: Pod\nmetadata: {name: \"\xbb\"}\n", "p.yaml: not valid UTF-8"},
+      {"apiVersion: v1\nkind: Pod\nmetadata: {labels: {\"\xc0\xaf\": x}}\n",
+       "p.yaml: not valid UTF-8"},
+      {"apiVersion: v1\nkind: Pod\nmetadata: {name: \"a\x02\"}\n",
+       "line 3: control character 0x02"},
+      {"apiVersion: v1\nkind: List\nkind: x\n", "appears twice"},
+      {"kind: ~\napiVersion: v1\n", "kind: Required value"},
+      {"a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+       "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, "
+       "*c]\n"
+       "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, "
+       "*e]\n",
+       "too many nodes"},
   };
   for (const auto& c : cases) {
     auto result = DecodeManifests(c.text, "p.yaml");
