@@ -3,14 +3,24 @@
 #include <fstream>
 #include <sstream>
 
+#include "berth/common/ip.h"
 #include "berth/common/log.h"
 #include "berth/control/audit_log.h"
 #include "berth/control/auth.h"
 #include "berth/control/control_service.h"
+#include "berth/control/controllers/daemonset.h"
+#include "berth/control/controllers/deployment.h"
+#include "berth/control/controllers/endpoints.h"
 #include "berth/control/controllers/event_recorder.h"
+#include "berth/control/controllers/garbage_collector.h"
+#include "berth/control/controllers/job.h"
+#include "berth/control/controllers/namespace.h"
 #include "berth/control/controllers/node_lifecycle.h"
 #include "berth/control/controllers/pods.h"
+#include "berth/control/controllers/quota_admission.h"
 #include "berth/control/controllers/replicaset.h"
+#include "berth/control/controllers/resource_quota.h"
+#include "berth/control/controllers/service_admission.h"
 #include "berth/control/informer.h"
 #include "berth/control/pki.h"
 #include "berth/control/registry.h"
@@ -36,11 +46,27 @@ struct ControlPlane::Parts {
   std::unique_ptr<SecretBox> box;
   std::unique_ptr<Store> store;
   std::unique_ptr<Registry> registry;
-  std::unique_ptr<Informer> pods, nodes, replicasets, leases;
+  ServiceAllocation* service_allocation = nullptr;  // owned by the registry
+  std::unique_ptr<Informer> pods, nodes, replicasets, leases, deployments, services, namespaces,
+      jobs, daemonsets, quotas;
   std::unique_ptr<EventRecorder> events;
   std::unique_ptr<ReplicaSetController> replicaset;
+  std::unique_ptr<DeploymentController> deployment;
   std::unique_ptr<SchedulerService> scheduler;
   std::unique_ptr<NodeLifecycleController> node_lifecycle;
+  std::unique_ptr<EndpointsController> endpoints;
+  std::unique_ptr<ServiceAllocationRepair> service_repair;
+  std::unique_ptr<ResourceQuotaController> quota;
+  std::unique_ptr<GarbageCollector> gc;
+  std::unique_ptr<NamespaceController> namespace_controller;
+  std::unique_ptr<JobController> job;
+  std::unique_ptr<DaemonSetController> daemonset;
+
+  std::vector<Informer*> Informers() const {
+    return {pods.get(),        nodes.get(),    replicasets.get(), leases.get(),
+            deployments.get(), services.get(), namespaces.get(),  jobs.get(),
+            daemonsets.get(),  quotas.get()};
+  }
   std::unique_ptr<Certificate> ca;
   std::unique_ptr<Authenticator> authenticator;
   std::unique_ptr<Authorizer> authorizer;
@@ -67,10 +93,18 @@ void ControlPlane::Stop() {
   p.stopped = true;
   if (p.service) p.service->Shutdown();
   if (p.server) p.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (p.daemonset) p.daemonset->Stop();
+  if (p.job) p.job->Stop();
+  if (p.namespace_controller) p.namespace_controller->Stop();
+  if (p.gc) p.gc->Stop();
+  if (p.quota) p.quota->Stop();
+  if (p.service_repair) p.service_repair->Stop();
+  if (p.endpoints) p.endpoints->Stop();
   if (p.node_lifecycle) p.node_lifecycle->Stop();
   if (p.scheduler) p.scheduler->Stop();
+  if (p.deployment) p.deployment->Stop();
   if (p.replicaset) p.replicaset->Stop();
-  for (auto* i : {p.pods.get(), p.nodes.get(), p.replicasets.get(), p.leases.get()}) {
+  for (auto* i : p.Informers()) {
     if (i != nullptr) i->Stop();
   }
 }
@@ -91,25 +125,59 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
   BERTH_TRY(p->registry->Bootstrap({"default", "berth-system", std::string(kNodeLeaseNamespace)}));
 
   Registry& reg = *p->registry;
+  // Admission, in Kubernetes' order: addresses, then limit defaults, then
+  // the quota that must see those defaults.
+  auto service_cidr = IpPrefix::Parse(o.service_cidr);
+  if (!service_cidr.ok()) return std::move(service_cidr).error().Wrap("--service-cidr");
+  auto allocation = std::make_unique<ServiceAllocation>(*p->store, *service_cidr);
+  p->service_allocation = allocation.get();
+  reg.AddAdmission(std::move(allocation));
+  reg.AddAdmission(std::make_unique<LimitRanger>());
+  reg.AddAdmission(std::make_unique<QuotaAdmission>());
+
+  // Controllers add their handlers and indexes before the informers start.
   p->pods = std::make_unique<Informer>(reg, "Pod");
   p->nodes = std::make_unique<Informer>(reg, "Node");
   p->replicasets = std::make_unique<Informer>(reg, "ReplicaSet");
   p->leases = std::make_unique<Informer>(reg, "Lease");
+  p->deployments = std::make_unique<Informer>(reg, "Deployment");
+  p->services = std::make_unique<Informer>(reg, "Service");
+  p->namespaces = std::make_unique<Informer>(reg, "Namespace");
+  p->jobs = std::make_unique<Informer>(reg, "Job");
+  p->daemonsets = std::make_unique<Informer>(reg, "DaemonSet");
+  p->quotas = std::make_unique<Informer>(reg, "ResourceQuota");
   AddPodIndexes(*p->pods);
   p->events = std::make_unique<EventRecorder>(reg, "berth-control");
   p->replicaset =
       std::make_unique<ReplicaSetController>(reg, *p->replicasets, *p->pods, *p->events);
+  p->deployment = std::make_unique<DeploymentController>(reg, *p->deployments, *p->replicasets,
+                                                         *p->pods, *p->events);
   p->scheduler = std::make_unique<SchedulerService>(reg, *p->nodes, *p->pods, *p->events,
                                                     SchedulerOptions{.policy = o.policy});
   p->node_lifecycle = std::make_unique<NodeLifecycleController>(
       reg, *p->nodes, *p->leases, *p->pods, *p->events,
       NodeLifecycleOptions{.grace = o.node_grace, .eviction_timeout = o.eviction_timeout});
-  for (auto* i : {p->pods.get(), p->nodes.get(), p->replicasets.get(), p->leases.get()}) {
-    BERTH_TRY(i->Start());
-  }
+  p->endpoints = std::make_unique<EndpointsController>(reg, *p->services, *p->pods);
+  p->service_repair = std::make_unique<ServiceAllocationRepair>(reg, *p->service_allocation);
+  p->quota = std::make_unique<ResourceQuotaController>(
+      reg, *p->quotas, std::vector<Informer*>{p->pods.get(), p->services.get()});
+  p->gc = std::make_unique<GarbageCollector>(reg);
+  p->namespace_controller = std::make_unique<NamespaceController>(reg, *p->namespaces);
+  p->job = std::make_unique<JobController>(reg, *p->jobs, *p->pods, *p->events);
+  p->daemonset =
+      std::make_unique<DaemonSetController>(reg, *p->daemonsets, *p->pods, *p->nodes, *p->events);
+  for (auto* i : p->Informers()) BERTH_TRY(i->Start());
   BERTH_TRY(p->replicaset->Start());
+  BERTH_TRY(p->deployment->Start());
   BERTH_TRY(p->scheduler->Start());
   BERTH_TRY(p->node_lifecycle->Start());
+  BERTH_TRY(p->endpoints->Start());
+  BERTH_TRY(p->service_repair->Start());
+  BERTH_TRY(p->quota->Start());
+  BERTH_TRY(p->gc->Start());
+  BERTH_TRY(p->namespace_controller->Start());
+  BERTH_TRY(p->job->Start());
+  BERTH_TRY(p->daemonset->Start());
 
   auto authn = Authenticator::Create({.token_file_contents = o.token_file_contents,
                                       .insecure_is_local_admin = true,

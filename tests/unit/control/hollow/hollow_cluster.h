@@ -66,6 +66,8 @@ class HollowCluster : public ::testing::Test {
     auto token = CreateBootstrapToken(plane_->registry(), std::chrono::hours(1));
     ASSERT_OK(token);
     hollow.nodes = nodes;
+    // Renew well within the (shortened) grace period.
+    hollow.lease_period = std::min<std::chrono::milliseconds>(hollow.lease_period, grace / 4);
     for (int i = 0; i < nodes; ++i) {
       auto creds = nodeagent::JoinCluster({.address = address_,
                                            .token = *token,
@@ -96,6 +98,11 @@ class HollowCluster : public ::testing::Test {
     EXPECT_TRUE(manifests.ok()) << manifests.error().ToString();
     if (!manifests.ok() || manifests->empty()) return {};
     return (*manifests)[0].object;
+  }
+
+  static v1::Object Pod(const std::string& name) {
+    return Parse("apiVersion: v1\nkind: Pod\nmetadata: {name: " + name +
+                 "}\nspec:\n  containers: [{name: c, image: busybox}]\n");
   }
 
   std::vector<v1::Pod> Pods(const std::string& selector) {

@@ -39,6 +39,8 @@ struct ControlPlaneOptions {
   std::chrono::milliseconds node_grace{40000};
   std::chrono::milliseconds eviction_timeout{300000};
   std::filesystem::path audit_log;  // empty: none
+  // ClusterIPs come from here; node ports from 30000-32767.
+  std::string service_cidr = "10.96.0.0/12";
 };
 
 class ControlPlane {
