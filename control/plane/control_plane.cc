@@ -15,6 +15,7 @@
 #include "berth/control/controllers/garbage_collector.h"
 #include "berth/control/controllers/job.h"
 #include "berth/control/controllers/namespace.h"
+#include "berth/control/controllers/node_ipam.h"
 #include "berth/control/controllers/node_lifecycle.h"
 #include "berth/control/controllers/pods.h"
 #include "berth/control/controllers/quota_admission.h"
@@ -132,6 +133,9 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
   auto allocation = std::make_unique<ServiceAllocation>(*p->store, *service_cidr);
   p->service_allocation = allocation.get();
   reg.AddAdmission(std::move(allocation));
+  auto ipam = NodeIpam::Create(*p->store, o.cluster_cidr);
+  if (!ipam.ok()) return std::move(ipam).error().Wrap("--cluster-cidr");
+  reg.AddAdmission(std::move(*ipam));
   reg.AddAdmission(std::make_unique<LimitRanger>());
   reg.AddAdmission(std::make_unique<QuotaAdmission>());
 

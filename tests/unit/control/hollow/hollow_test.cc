@@ -1,4 +1,5 @@
 #include <map>
+#include <set>
 
 #include "hollow_cluster.h"
 
@@ -28,13 +29,18 @@ TEST_F(HollowCluster, NodesJoinOverMtlsAndRegister) {
   auto nodes = admin_->List(req);
   ASSERT_OK(nodes);
   ASSERT_EQ(nodes->items_size(), 3);
+  std::set<std::string> cidrs;
   for (const auto& n : nodes->items()) {
+    // The control plane assigned each a pod CIDR of its own.
+    EXPECT_EQ(n.node().spec().pod_cidr().rfind("10.244.", 0), 0u) << n.node().spec().pod_cidr();
+    cidrs.insert(n.node().spec().pod_cidr());
     bool ready = false;
     for (const auto& c : n.node().status().conditions())
       ready = ready || (c.type() == "Ready" && c.status() == "True");
     EXPECT_TRUE(ready) << n.node().metadata().name();
     ASSERT_OK(admin_->Get("Lease", "berth-node-lease", n.node().metadata().name()));
   }
+  EXPECT_EQ(cidrs.size(), 3u);
   // A node's certificate says who it is: it may not write another Node.
   auto other = admin_->Get("Node", "", "hollow-1");
   ASSERT_OK(other);

@@ -41,6 +41,8 @@ struct ControlPlaneOptions {
   std::filesystem::path audit_log;  // empty: none
   // ClusterIPs come from here; node ports from 30000-32767.
   std::string service_cidr = "10.96.0.0/12";
+  // Nodes get /24 pod CIDRs from here.
+  std::string cluster_cidr = "10.244.0.0/16";
 };
 
 class ControlPlane {
