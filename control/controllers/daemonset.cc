@@ -96,27 +96,13 @@ DaemonSetController::DaemonSetController(Registry& registry, Informer& daemonset
 DaemonSetController::~DaemonSetController() { Stop(); }
 
 Status DaemonSetController::Start() {
-  constexpr auto kSyncTimeout = std::chrono::seconds(60);
-  if (!pods_.WaitForSync(kSyncTimeout) || !nodes_.WaitForSync(kSyncTimeout) ||
-      !daemonsets_.WaitForSync(kSyncTimeout)) {
-    return Error::Sys(ETIMEDOUT, "daemonset controller: informers did not sync (started?)");
-  }
-  stop_ = false;
-  resync_ = std::thread([this] {
-    auto next = std::chrono::steady_clock::now() + options_.resync;
-    while (!stop_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (std::chrono::steady_clock::now() < next) continue;
-      EnqueueAll();
-      next = std::chrono::steady_clock::now() + options_.resync;
-    }
-  });
+  BERTH_TRY(WaitForInformers({&pods_, &nodes_, &daemonsets_}, "daemonset controller"));
+  resync_.Start(options_.resync, [this] { EnqueueAll(); });
   return runner_.Start(options_.workers);
 }
 
 void DaemonSetController::Stop() {
-  stop_ = true;
-  if (resync_.joinable()) resync_.join();
+  resync_.Stop();
   queue_.ShutDown();
   runner_.Stop();
 }

@@ -78,27 +78,15 @@ DeploymentController::DeploymentController(Registry& registry, Informer& deploym
 DeploymentController::~DeploymentController() { Stop(); }
 
 Status DeploymentController::Start() {
-  constexpr auto kSyncTimeout = std::chrono::seconds(60);
-  if (!deployments_.WaitForSync(kSyncTimeout) || !replicasets_.WaitForSync(kSyncTimeout) ||
-      !pods_.WaitForSync(kSyncTimeout)) {
-    return Error::Sys(ETIMEDOUT, "deployment controller: informers did not sync (started?)");
-  }
-  stop_ = false;
-  resync_ = std::thread([this] {
-    auto next = std::chrono::steady_clock::now() + options_.resync;
-    while (!stop_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (std::chrono::steady_clock::now() < next) continue;
-      for (const auto& d : deployments_.List()) Enqueue(d);
-      next = std::chrono::steady_clock::now() + options_.resync;
-    }
+  BERTH_TRY(WaitForInformers({&deployments_, &replicasets_, &pods_}, "deployment controller"));
+  resync_.Start(options_.resync, [this] {
+    for (const auto& d : deployments_.List()) Enqueue(d);
   });
   return runner_.Start(options_.workers);
 }
 
 void DeploymentController::Stop() {
-  stop_ = true;
-  if (resync_.joinable()) resync_.join();
+  resync_.Stop();
   queue_.ShutDown();
   runner_.Stop();
 }

@@ -144,26 +144,15 @@ EndpointsController::~EndpointsController() { Stop(); }
 
 Status EndpointsController::Start() {
   // A partial pod cache would publish too few endpoints.
-  constexpr auto kSyncTimeout = std::chrono::seconds(60);
-  if (!pods_.WaitForSync(kSyncTimeout) || !services_.WaitForSync(kSyncTimeout)) {
-    return Error::Sys(ETIMEDOUT, "endpoints controller: informers did not sync (started?)");
-  }
-  stop_ = false;
-  resync_ = std::thread([this] {
-    auto next = std::chrono::steady_clock::now() + options_.resync;
-    while (!stop_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (std::chrono::steady_clock::now() < next) continue;
-      for (const auto& svc : services_.List()) queue_.Add(KeyOf(svc));
-      next = std::chrono::steady_clock::now() + options_.resync;
-    }
+  BERTH_TRY(WaitForInformers({&pods_, &services_}, "endpoints controller"));
+  resync_.Start(options_.resync, [this] {
+    for (const auto& svc : services_.List()) queue_.Add(KeyOf(svc));
   });
   return runner_.Start(options_.workers);
 }
 
 void EndpointsController::Stop() {
-  stop_ = true;
-  if (resync_.joinable()) resync_.join();
+  resync_.Stop();
   queue_.ShutDown();
   runner_.Stop();
 }

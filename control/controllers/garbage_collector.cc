@@ -65,22 +65,12 @@ Status GarbageCollector::Start() {
                         "garbage collector: informer " + informer->kind() + " did not sync");
     }
   }
-  stop_ = false;
-  resync_ = std::thread([this] {
-    auto next = std::chrono::steady_clock::now() + options_.resync;
-    while (!stop_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (std::chrono::steady_clock::now() < next) continue;
-      Resync();
-      next = std::chrono::steady_clock::now() + options_.resync;
-    }
-  });
+  resync_.Start(options_.resync, [this] { Resync(); });
   return runner_.Start(options_.workers);
 }
 
 void GarbageCollector::Stop() {
-  stop_ = true;
-  if (resync_.joinable()) resync_.join();
+  resync_.Stop();
   queue_.ShutDown();
   runner_.Stop();
   for (auto& informer : informers_) informer->Stop();

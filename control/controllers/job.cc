@@ -89,26 +89,15 @@ JobController::JobController(Registry& registry, Informer& jobs, Informer& pods,
 JobController::~JobController() { Stop(); }
 
 Status JobController::Start() {
-  constexpr auto kSyncTimeout = std::chrono::seconds(60);
-  if (!pods_.WaitForSync(kSyncTimeout) || !jobs_.WaitForSync(kSyncTimeout)) {
-    return Error::Sys(ETIMEDOUT, "job controller: informers did not sync (started?)");
-  }
-  stop_ = false;
-  resync_ = std::thread([this] {
-    auto next = std::chrono::steady_clock::now() + options_.resync;
-    while (!stop_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (std::chrono::steady_clock::now() < next) continue;
-      for (const auto& job : jobs_.List()) queue_.Add(KeyOf(job));
-      next = std::chrono::steady_clock::now() + options_.resync;
-    }
+  BERTH_TRY(WaitForInformers({&pods_, &jobs_}, "job controller"));
+  resync_.Start(options_.resync, [this] {
+    for (const auto& job : jobs_.List()) queue_.Add(KeyOf(job));
   });
   return runner_.Start(options_.workers);
 }
 
 void JobController::Stop() {
-  stop_ = true;
-  if (resync_.joinable()) resync_.join();
+  resync_.Stop();
   queue_.ShutDown();
   runner_.Stop();
 }

@@ -38,28 +38,17 @@ NamespaceController::NamespaceController(Registry& registry, Informer& namespace
 NamespaceController::~NamespaceController() { Stop(); }
 
 Status NamespaceController::Start() {
-  constexpr auto kSyncTimeout = std::chrono::seconds(60);
-  if (!namespaces_.WaitForSync(kSyncTimeout)) {
-    return Error::Sys(ETIMEDOUT, "namespace controller: informer did not sync (started?)");
-  }
-  stop_ = false;
-  resync_ = std::thread([this] {
-    auto next = std::chrono::steady_clock::now() + options_.resync;
-    while (!stop_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (std::chrono::steady_clock::now() < next) continue;
-      for (const auto& ns : namespaces_.List()) {
-        if (api::MetaOf(ns).has_deletion_timestamp()) queue_.Add(KeyOf(ns));
-      }
-      next = std::chrono::steady_clock::now() + options_.resync;
+  BERTH_TRY(WaitForInformers({&namespaces_}, "namespace controller"));
+  resync_.Start(options_.resync, [this] {
+    for (const auto& ns : namespaces_.List()) {
+      if (api::MetaOf(ns).has_deletion_timestamp()) queue_.Add(KeyOf(ns));
     }
   });
   return runner_.Start(options_.workers);
 }
 
 void NamespaceController::Stop() {
-  stop_ = true;
-  if (resync_.joinable()) resync_.join();
+  resync_.Stop();
   queue_.ShutDown();
   runner_.Stop();
 }

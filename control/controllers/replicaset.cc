@@ -39,26 +39,15 @@ ReplicaSetController::~ReplicaSetController() { Stop(); }
 
 Status ReplicaSetController::Start() {
   // Acting on a partial cache would create pods that already exist.
-  constexpr auto kSyncTimeout = std::chrono::seconds(60);
-  if (!pods_.WaitForSync(kSyncTimeout) || !replicasets_.WaitForSync(kSyncTimeout)) {
-    return Error::Sys(ETIMEDOUT, "replicaset controller: informers did not sync (started?)");
-  }
-  stop_ = false;
-  resync_ = std::thread([this] {
-    auto next = std::chrono::steady_clock::now() + options_.resync;
-    while (!stop_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (std::chrono::steady_clock::now() < next) continue;
-      for (const auto& rs : replicasets_.List()) Enqueue(rs);
-      next = std::chrono::steady_clock::now() + options_.resync;
-    }
+  BERTH_TRY(WaitForInformers({&pods_, &replicasets_}, "replicaset controller"));
+  resync_.Start(options_.resync, [this] {
+    for (const auto& rs : replicasets_.List()) Enqueue(rs);
   });
   return runner_.Start(options_.workers);
 }
 
 void ReplicaSetController::Stop() {
-  stop_ = true;
-  if (resync_.joinable()) resync_.join();
+  resync_.Stop();
   queue_.ShutDown();
   runner_.Stop();
 }

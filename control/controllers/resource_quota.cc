@@ -38,26 +38,15 @@ ResourceQuotaController::ResourceQuotaController(Registry& registry, Informer& q
 ResourceQuotaController::~ResourceQuotaController() { Stop(); }
 
 Status ResourceQuotaController::Start() {
-  constexpr auto kSyncTimeout = std::chrono::seconds(60);
-  if (!quotas_.WaitForSync(kSyncTimeout)) {
-    return Error::Sys(ETIMEDOUT, "resourcequota controller: informers did not sync (started?)");
-  }
-  stop_ = false;
-  resync_ = std::thread([this] {
-    auto next = std::chrono::steady_clock::now() + options_.resync;
-    while (!stop_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (std::chrono::steady_clock::now() < next) continue;
-      for (const auto& quota : quotas_.List()) queue_.Add(KeyOf(quota));
-      next = std::chrono::steady_clock::now() + options_.resync;
-    }
+  BERTH_TRY(WaitForInformers({&quotas_}, "resourcequota controller"));
+  resync_.Start(options_.resync, [this] {
+    for (const auto& quota : quotas_.List()) queue_.Add(KeyOf(quota));
   });
   return runner_.Start(options_.workers);
 }
 
 void ResourceQuotaController::Stop() {
-  stop_ = true;
-  if (resync_.joinable()) resync_.join();
+  resync_.Stop();
   queue_.ShutDown();
   runner_.Stop();
 }

@@ -68,4 +68,35 @@ std::pair<std::string, std::string> SplitKey(std::string_view key) {
   return {std::string(key.substr(0, slash)), std::string(key.substr(slash + 1))};
 }
 
+Status WaitForInformers(std::initializer_list<const Informer*> informers,
+                        std::string_view controller, std::chrono::milliseconds timeout) {
+  for (const Informer* informer : informers) {
+    if (!informer->WaitForSync(timeout)) {
+      return Error::Sys(ETIMEDOUT, std::string(controller) + ": the " + informer->kind() +
+                                       " informer did not sync (started?)");
+    }
+  }
+  return {};
+}
+
+void PeriodicResync::Start(std::chrono::milliseconds period, std::function<void()> resync) {
+  Stop();
+  stop_ = false;
+  thread_ = std::thread([this, period, resync = std::move(resync)] {
+    auto next = std::chrono::steady_clock::now() + period;
+    while (!stop_) {
+      // Short sleeps: Stop() returns promptly.
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (std::chrono::steady_clock::now() < next) continue;
+      resync();
+      next = std::chrono::steady_clock::now() + period;
+    }
+  });
+}
+
+void PeriodicResync::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
 }  // namespace berth::control

@@ -15,7 +15,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -25,6 +27,7 @@
 #include "control.pb.h"
 
 #include "berth/common/error.h"
+#include "berth/control/informer.h"
 #include "berth/control/work_queue.h"
 
 namespace berth::control {
@@ -60,6 +63,31 @@ class ControllerRunner {
 
 // "namespace/name", or "name" for an object without a namespace
 // (cluster-scoped kinds).
+// What a controller does first in Start(): wait for its informers' first
+// list, since acting on a partial cache creates or deletes what already
+// exists. ETIMEDOUT naming `controller` and the informer's kind.
+Status WaitForInformers(std::initializer_list<const Informer*> informers,
+                        std::string_view controller,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// client-go's resync period: `resync` runs every `period` on one thread,
+// from Start() until Stop() (or destruction), so level-triggered
+// controllers also converge on what no event announced.
+class PeriodicResync {
+ public:
+  PeriodicResync() = default;
+  ~PeriodicResync() { Stop(); }
+  PeriodicResync(const PeriodicResync&) = delete;
+  PeriodicResync& operator=(const PeriodicResync&) = delete;
+
+  void Start(std::chrono::milliseconds period, std::function<void()> resync);
+  void Stop();
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 std::string KeyOf(const v1::Object& object);
 // The reverse: {"namespace", "name"}, or {"", "name"} for a key without '/'.
 std::pair<std::string, std::string> SplitKey(std::string_view key);

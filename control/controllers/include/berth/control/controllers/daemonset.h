@@ -100,8 +100,7 @@ class DaemonSetController {
   WorkQueue queue_;
   ControllerRunner runner_;
   PodExpectations expectations_;
-  std::thread resync_;
-  std::atomic<bool> stop_{false};
+  PeriodicResync resync_;
 };
 
 }  // namespace berth::control

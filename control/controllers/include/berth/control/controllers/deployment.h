@@ -146,8 +146,7 @@ class DeploymentController {
   DeploymentOptions options_;
   WorkQueue queue_;
   ControllerRunner runner_;
-  std::thread resync_;
-  std::atomic<bool> stop_{false};
+  PeriodicResync resync_;
 };
 
 // `kubectl rollout undo`: copies the template of the ReplicaSet at

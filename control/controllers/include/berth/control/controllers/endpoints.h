@@ -64,8 +64,7 @@ class EndpointsController {
   EndpointsOptions options_;
   WorkQueue queue_;
   ControllerRunner runner_;
-  std::atomic<bool> stop_{false};
-  std::thread resync_;
+  PeriodicResync resync_;
 };
 
 // The subsets Kubernetes' controller would write for `svc` and `pods` (all

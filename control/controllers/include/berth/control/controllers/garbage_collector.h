@@ -113,8 +113,7 @@ class GarbageCollector {
   std::map<std::string, GraphNode> nodes_;                   // uid -> object
   std::map<std::string, std::set<std::string>> dependents_;  // owner uid -> dependent uids
 
-  std::thread resync_;
-  std::atomic<bool> stop_{false};
+  PeriodicResync resync_;
 };
 
 }  // namespace berth::control

@@ -101,8 +101,7 @@ class JobController {
   PodExpectations expectations_;
   std::mutex mu_;  // guards backoff_
   std::map<std::string, FailureBackoff> backoff_;
-  std::thread resync_;
-  std::atomic<bool> stop_{false};
+  PeriodicResync resync_;
 };
 
 }  // namespace berth::control

@@ -60,8 +60,7 @@ class NamespaceController {
   NamespaceControllerOptions options_;
   WorkQueue queue_;
   ControllerRunner runner_;
-  std::thread resync_;
-  std::atomic<bool> stop_{false};
+  PeriodicResync resync_;
 };
 
 }  // namespace berth::control

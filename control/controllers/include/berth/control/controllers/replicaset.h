@@ -65,8 +65,7 @@ class ReplicaSetController {
   ControllerRunner runner_;
   std::mutex mu_;
   std::map<std::string, Expectation> expectations_;
-  std::thread resync_;
-  std::atomic<bool> stop_{false};
+  PeriodicResync resync_;
 };
 
 }  // namespace berth::control

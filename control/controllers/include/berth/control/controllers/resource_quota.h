@@ -54,8 +54,7 @@ class ResourceQuotaController {
   ResourceQuotaOptions options_;
   WorkQueue queue_;
   ControllerRunner runner_;
-  std::atomic<bool> stop_{false};
-  std::thread resync_;
+  PeriodicResync resync_;
 };
 
 }  // namespace berth::control
