@@ -232,8 +232,15 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
   }
   builder.RegisterService(p->service.get());
   p->server = builder.BuildAndStart();
-  if (p->server == nullptr)
+  if (p->server == nullptr) {
     return Error::Sys(EADDRINUSE, "cannot listen on the configured addresses");
+  }
+  // gRPC starts when any one address binds; every one must.
+  for (size_t i = 0; i < o.listen.size(); ++i) {
+    if (o.listen[i].rfind("unix:", 0) != 0 && p->ports[i] == 0) {
+      return Error::Sys(EADDRINUSE, "cannot listen on " + o.listen[i]);
+    }
+  }
   return std::unique_ptr<ControlPlane>(new ControlPlane(std::move(p)));
 }
 

@@ -161,10 +161,22 @@ void HollowFleet::Apply(const Report& report) {
   Node& node = *nodes_[report.node];
   if (node.frozen) return;
   const std::string& uid = report.pod.metadata().uid();
+  // Like a kubelet, a hollow node retries what the control plane did not
+  // take (it may be restarting).
+  auto retry = [this](const Error& error, Report again) {
+    // Only a control plane that is away (UNAVAILABLE, deadline) is worth
+    // another try; a refusal stays a refusal.
+    if (error.err() != EAGAIN && error.err() != ETIMEDOUT) return;
+    again.due = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    std::lock_guard lock(mu_);
+    reports_.push(std::move(again));
+    cv_.notify_one();
+  };
   if (report.finish_deletion) {
     if (auto st = node.session->FinishDeletion(report.pod); !st.ok()) {
       log::Warn("hollow: finish deletion",
                 {{"pod", report.pod.metadata().name()}, {"error", st.error().ToString()}});
+      retry(st.error(), report);
     }
     return;
   }
@@ -173,14 +185,17 @@ void HollowFleet::Apply(const Report& report) {
   v1::Pod pod = report.pod;
   pod.mutable_metadata()->clear_resource_version();
   auto st = node.session->UpdatePodStatus(pod);
-  std::lock_guard lock(mu_);
-  pending_.erase(uid);
-  if (st.ok()) {
-    running_.insert(uid);
-  } else if (st.error().err() != ENOENT) {
+  if (!st.ok() && st.error().err() != ENOENT) {
     log::Warn("hollow: report pod status",
               {{"pod", pod.metadata().name()}, {"error", st.error().ToString()}});
+    if (st.error().err() == EAGAIN || st.error().err() == ETIMEDOUT) {
+      retry(st.error(), report);  // still pending
+      return;
+    }
   }
+  std::lock_guard lock(mu_);
+  pending_.erase(uid);
+  if (st.ok()) running_.insert(uid);
 }
 
 void HollowFleet::LeaseLoop() {

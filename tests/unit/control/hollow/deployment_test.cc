@@ -127,6 +127,26 @@ TEST_F(HollowDeployment, ScheduledAvailableScaledRolledAndRolledBack) {
   ASSERT_TRUE(WaitFor([&] { return Available(10, "berth/httpd:1"); }, std::chrono::seconds(60)));
 }
 
+TEST_F(HollowDeployment, RolloutFinishesAcrossAControlPlaneRestart) {
+  StartCluster(3);
+  ASSERT_OK(Apply(Deployment(10, "berth/httpd:1")));
+  ASSERT_TRUE(WaitFor([&] { return Available(10, "berth/httpd:1"); }, std::chrono::seconds(30)));
+  ASSERT_OK(Apply(Deployment(10, "berth/httpd:2")));
+  // Restart in the middle of the rollout: the new controllers pick it up
+  // from the stored state, no pod is lost and none is left over.
+  ASSERT_TRUE(WaitFor([&] { return ReadyByImage()["berth/httpd:2"] >= 2; }));
+  RestartControlPlane();
+  ASSERT_TRUE(WaitFor([&] { return Available(10, "berth/httpd:2"); }, std::chrono::seconds(60)));
+  EXPECT_EQ(Pods("app=web").size(), 10u);
+  auto rs = admin_->List([] {
+    v1::ListRequest r;
+    r.set_kind("ReplicaSet");
+    return r;
+  }());
+  ASSERT_OK(rs);
+  EXPECT_EQ(rs->items_size(), 2);  // the two revisions, no duplicate
+}
+
 TEST_F(HollowDeployment, ServicesGetAddressesAndReadyEndpoints) {
   StartCluster(2);
   ASSERT_OK(Apply(Deployment(3, "berth/httpd:1")));

@@ -48,7 +48,7 @@ class HollowCluster : public ::testing::Test {
     ASSERT_OK(WriteFileSecure(tls / "server.key", server_cert->key_pem, 0600));
     ASSERT_OK(SecretBox::GenerateKeyFile(dir_ / "encryption.key"));
 
-    ControlPlaneOptions o;
+    ControlPlaneOptions& o = options_;
     o.data_dir = dir_ / "db";
     o.encryption_key = dir_ / "encryption.key";
     o.tls_dir = tls;
@@ -81,6 +81,18 @@ class HollowCluster : public ::testing::Test {
     fleet_ = std::make_unique<hollow::HollowFleet>(
         hollow, [this](int i) -> api::ControlClient& { return *node_clients_[i]; });
     ASSERT_OK(fleet_->Start());
+  }
+
+  // Stops the control plane and starts a new one on the same store and
+  // address, as a restart of berth-control does; nodes and clients
+  // reconnect on their own.
+  void RestartControlPlane() {
+    plane_->Stop();
+    plane_.reset();
+    options_.listen[0] = address_;
+    auto plane = ControlPlane::Start(options_);
+    ASSERT_OK(plane);
+    plane_ = std::move(*plane);
   }
 
   void TearDown() override {
@@ -136,6 +148,7 @@ class HollowCluster : public ::testing::Test {
 
   std::filesystem::path dir_;
   Certificate ca_;
+  ControlPlaneOptions options_;
   std::unique_ptr<ControlPlane> plane_;
   std::string address_;
   std::unique_ptr<api::ControlClient> admin_;
