@@ -79,7 +79,9 @@ class SchemaCheck {
       if (!value.is_object()) return Fail(path, "expected an object, got " + TypeName(value));
       const FieldDescriptor* val = field->message_type()->FindFieldByName("value");
       for (const auto& [key, item] : value.items()) {
-        if (auto st = Single(item, val, path + "[" + key + "]"); !st.ok()) return st;
+        std::string sub = path;
+        sub.append("[").append(key).append("]");
+        if (auto st = Single(item, val, sub); !st.ok()) return st;
       }
       return {};
     }

@@ -156,7 +156,9 @@ class Converter {
           }
           const std::string k(reinterpret_cast<const char*>(key->data.scalar.value),
                               key->data.scalar.length);
-          const std::string sub = path.empty() ? k : path + "." + k;
+          std::string sub = path;
+          if (!sub.empty()) sub += '.';
+          sub += k;
           if (out.contains(k))
             return Error::Invalid(what_ + ": " + sub + ": key \"" + k + "\" appears twice");
           auto v = Convert(yaml_document_get_node(doc_, pair->value), sub, depth + 1);
@@ -220,7 +222,7 @@ Status CheckPrintable(std::string_view text, const std::string& source) {
     if (c == '\n') ++line;
     if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
       char hex[8];
-      std::snprintf(hex, sizeof hex, "0x%02x", c);
+      (void)std::snprintf(hex, sizeof hex, "0x%02x", c);  // fits: 4 characters
       return Error::Invalid(source + ": line " + std::to_string(line) + ": control character " +
                             hex + " is not allowed in YAML");
     }

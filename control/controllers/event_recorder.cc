@@ -109,7 +109,7 @@ void EventRecorder::Write(const Pending& p) {
   uint64_t h = Fnv1a(p.about.uid());
   for (const auto* part : {&p.type, &p.reason, &p.message}) h = Fnv1a(*part, Fnv1a("\n", h));
   char suffix[17];
-  std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(h));
+  (void)std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(h));
   const std::string name = p.about.name() + "." + suffix;
   const auto now = Now();
   auto bumped = registry_.Modify({"Event", ns, name}, [&](v1::Object& o) {

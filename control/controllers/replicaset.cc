@@ -159,7 +159,9 @@ Status ReplicaSetController::Sync(const std::string& key) {
         auto deleted = registry_.Delete({"Pod", ns, pod});
         if (!deleted.ok() && deleted.error().err() != ENOENT) {
           Expect(key, 0, 0);
-          return std::move(deleted).error().Wrap("replicaset " + key + ": delete pod " + pod);
+          std::string context = "replicaset ";
+          context.append(key).append(": delete pod ").append(pod);
+          return std::move(deleted).error().Wrap(std::move(context));
         }
         events_.Normal(*object, "SuccessfulDelete", "Deleted pod: " + pod);
       }

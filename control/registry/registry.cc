@@ -81,10 +81,10 @@ std::string NewUid() {
   hi = (hi & ~0xf000ULL) | 0x4000ULL;            // version 4
   lo = (lo & ~(0xcULL << 60)) | (0x8ULL << 60);  // variant 10
   char buf[37];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+  (void)std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
+                      static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
+                      static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
+                      static_cast<unsigned long long>(lo & 0xffffffffffffULL));
   return buf;
 }
 
