@@ -73,7 +73,9 @@ void GarbageCollector::Stop() {
   resync_.Stop();
   queue_.ShutDown();
   runner_.Stop();
-  for (auto& informer : informers_) informer->Stop();
+  std::vector<Informer*> informers;
+  for (auto& informer : informers_) informers.push_back(informer.get());
+  StopAll(informers);
 }
 
 void GarbageCollector::Resync() {

@@ -328,4 +328,13 @@ std::vector<std::string> IndexByControllerUid(const v1::Object& object) {
   return {};
 }
 
+void StopAll(const std::vector<Informer*>& informers) {
+  std::vector<std::thread> stoppers;
+  stoppers.reserve(informers.size());
+  for (Informer* informer : informers) {
+    if (informer != nullptr) stoppers.emplace_back([informer] { informer->Stop(); });
+  }
+  for (auto& t : stoppers) t.join();
+}
+
 }  // namespace berth::control

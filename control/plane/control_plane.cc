@@ -105,9 +105,7 @@ void ControlPlane::Stop() {
   if (p.scheduler) p.scheduler->Stop();
   if (p.deployment) p.deployment->Stop();
   if (p.replicaset) p.replicaset->Stop();
-  for (auto* i : p.Informers()) {
-    if (i != nullptr) i->Stop();
-  }
+  StopAll(p.Informers());
 }
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOptions& o) {

@@ -156,4 +156,8 @@ std::vector<std::string> IndexByNodeName(const v1::Object& object);
 // controller: true).
 std::vector<std::string> IndexByControllerUid(const v1::Object& object);
 
+// Stops several informers at once: each Stop() waits up to one watch poll,
+// so stopping them one after another adds those waits up.
+void StopAll(const std::vector<Informer*>& informers);
+
 }  // namespace berth::control
