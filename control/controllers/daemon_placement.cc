@@ -5,70 +5,12 @@
 
 #include "berth/api/kinds.h"
 #include "berth/control/controllers/pods.h"
+#include "berth/control/controllers/scheduling_info.h"
 #include "berth/control/rollout.h"
 #include "berth/control/scheduler/scheduler.h"
 
 namespace berth::control {
-namespace {
-
 namespace sched = scheduler;
-
-std::optional<sched::TaintEffect> Effect(const std::string& effect) {
-  if (effect == "NoSchedule") return sched::TaintEffect::kNoSchedule;
-  if (effect == "PreferNoSchedule") return sched::TaintEffect::kPreferNoSchedule;
-  if (effect == "NoExecute") return sched::TaintEffect::kNoExecute;
-  return std::nullopt;
-}
-
-sched::SelectorOperator Operator(const std::string& op) {
-  if (op == "NotIn") return sched::SelectorOperator::kNotIn;
-  if (op == "Exists") return sched::SelectorOperator::kExists;
-  if (op == "DoesNotExist") return sched::SelectorOperator::kDoesNotExist;
-  if (op == "Gt") return sched::SelectorOperator::kGt;
-  if (op == "Lt") return sched::SelectorOperator::kLt;
-  return sched::SelectorOperator::kIn;
-}
-
-// The fields of a pod the node predicate reads, in the scheduler core's
-// terms (the rest of scheduling's PodInfoOf is about resources, which do
-// not apply to daemons).
-sched::PodInfo PlacementOf(const v1::PodSpec& spec) {
-  sched::PodInfo info;
-  info.node_selector.insert(spec.node_selector().begin(), spec.node_selector().end());
-  for (const auto& term : spec.affinity()
-                              .node_affinity()
-                              .required_during_scheduling_ignored_during_execution()
-                              .node_selector_terms()) {
-    sched::NodeSelectorTerm t;
-    for (const auto& e : term.match_expressions()) {
-      t.push_back({e.key(), Operator(e.operator_()), {e.values().begin(), e.values().end()}});
-    }
-    info.required_node_affinity.push_back(std::move(t));
-  }
-  for (const auto& tol : spec.tolerations()) {
-    sched::Toleration t;
-    t.key = tol.key();
-    t.op = tol.operator_() == "Exists" ? sched::TolerationOperator::kExists
-                                       : sched::TolerationOperator::kEqual;
-    t.value = tol.value();
-    t.effect = Effect(tol.effect());
-    info.tolerations.push_back(std::move(t));
-  }
-  return info;
-}
-
-sched::NodeInfo PlacementOf(const v1::Node& node) {
-  sched::NodeInfo info;
-  info.name = node.metadata().name();
-  info.labels.insert(node.metadata().labels().begin(), node.metadata().labels().end());
-  for (const auto& t : node.spec().taints()) {
-    info.taints.push_back(
-        {t.key(), t.value(), Effect(t.effect()).value_or(sched::TaintEffect::kNoSchedule)});
-  }
-  return info;
-}
-
-}  // namespace
 
 std::string DaemonSetTemplateHash(const v1::PodTemplateSpec& tmpl) {
   std::string bytes;
@@ -130,8 +72,12 @@ v1::Object DaemonPodFor(const v1::Object& ds, const std::string& node, const std
 DaemonNodeFit NodeShouldRunDaemonPod(const v1::Node& node, const v1::PodSpec& spec) {
   DaemonNodeFit fit;
   if (!spec.node_name().empty() && spec.node_name() != node.metadata().name()) return fit;
-  const sched::PodInfo pod = PlacementOf(spec);
-  const sched::NodeInfo info = PlacementOf(node);
+  v1::Pod as_pod;
+  *as_pod.mutable_spec() = spec;
+  // Only the node predicate applies to daemons (selector, affinity,
+  // taints), not readiness or resources.
+  const sched::PodInfo pod = PodInfoOf(as_pod);
+  const sched::NodeInfo info = NodeInfoOf(node);
   if (sched::FilterNodeAffinity(pod, info).has_value()) return fit;
   fit.should_run = true;
   fit.should_continue_running = true;

@@ -6,61 +6,33 @@
 
 #include "validation_internal.h"
 
+#include "berth/api/kinds.h"
+
 namespace berth::control {
 namespace {
 
 using internal::ErrorList;
 using internal::NameRule;
 
-struct KindInfo {
-  v1::Object::ObjectCase object_case;
-  std::string_view kind;
-  std::string_view api_version;
-  bool namespaced;
-  NameRule name_rule;
-};
-
 // Name rules as Kubernetes has them: namespaces are DNS labels (they become
 // DNS names' parts), Services DNS-1035 labels (they become env var names and
-// DNS names), everything else DNS subdomains.
-constexpr KindInfo kKinds[] = {
-    {v1::Object::kNamespace, "Namespace", "v1", false, NameRule::kDns1123Label},
-    {v1::Object::kNode, "Node", "v1", false, NameRule::kDns1123Subdomain},
-    {v1::Object::kPod, "Pod", "v1", true, NameRule::kDns1123Subdomain},
-    {v1::Object::kReplicaSet, "ReplicaSet", "apps/v1", true, NameRule::kDns1123Subdomain},
-    {v1::Object::kDeployment, "Deployment", "apps/v1", true, NameRule::kDns1123Subdomain},
-    {v1::Object::kDaemonSet, "DaemonSet", "apps/v1", true, NameRule::kDns1123Subdomain},
-    {v1::Object::kJob, "Job", "batch/v1", true, NameRule::kDns1123Subdomain},
-    {v1::Object::kService, "Service", "v1", true, NameRule::kDns1035Label},
-    {v1::Object::kEndpoints, "Endpoints", "v1", true, NameRule::kDns1123Subdomain},
-    {v1::Object::kConfigMap, "ConfigMap", "v1", true, NameRule::kDns1123Subdomain},
-    {v1::Object::kSecret, "Secret", "v1", true, NameRule::kDns1123Subdomain},
-    {v1::Object::kResourceQuota, "ResourceQuota", "v1", true, NameRule::kDns1123Subdomain},
-    {v1::Object::kLimitRange, "LimitRange", "v1", true, NameRule::kDns1123Subdomain},
-    {v1::Object::kPriorityClass, "PriorityClass", "scheduling.k8s.io/v1", false,
-     NameRule::kDns1123Subdomain},
-    {v1::Object::kEvent, "Event", "v1", true, NameRule::kDns1123Subdomain},
-    {v1::Object::kLease, "Lease", "coordination.k8s.io/v1", true, NameRule::kDns1123Subdomain},
-};
-
-const KindInfo* InfoOf(v1::Object::ObjectCase c) {
-  for (const KindInfo& k : kKinds) {
-    if (k.object_case == c) return &k;
-  }
-  return nullptr;
+// DNS names), everything else DNS subdomains. The kinds themselves are
+// api::AllKinds().
+NameRule NameRuleOf(v1::Object::ObjectCase c) {
+  if (c == v1::Object::kNamespace) return NameRule::kDns1123Label;
+  if (c == v1::Object::kService) return NameRule::kDns1035Label;
+  return NameRule::kDns1123Subdomain;
 }
 
-const KindInfo* InfoOf(std::string_view kind) {
-  for (const KindInfo& k : kKinds) {
-    if (k.kind == kind) return &k;
-  }
-  return nullptr;
+const api::KindInfo* InfoOf(std::string_view kind) {
+  const api::KindInfo* info = api::FindKind(kind);
+  return info != nullptr && info->kind == kind ? info : nullptr;
 }
 
 // apiVersion and kind inside the message, when a client sent them, must
 // name the message's own kind.
 template <typename T>
-void ValidateTypeMeta(const T& message, const KindInfo& info, ErrorList& errs) {
+void ValidateTypeMeta(const T& message, const api::KindInfo& info, ErrorList& errs) {
   if (!message.api_version().empty() && message.api_version() != info.api_version) {
     errs.Unsupported("apiVersion", message.api_version(), {info.api_version});
   }
@@ -70,14 +42,15 @@ void ValidateTypeMeta(const T& message, const KindInfo& info, ErrorList& errs) {
 }
 
 void ValidateInto(const v1::Object& object, ErrorList& errs) {
-  const KindInfo* info = InfoOf(object.object_case());
+  const api::KindInfo* info = api::KindOf(object);
   if (info == nullptr) {
     errs.Required("kind");
     return;
   }
   internal::VisitKind(object, [&](const auto& message) {
     ValidateTypeMeta(message, *info, errs);
-    internal::ValidateObjectMeta(message.metadata(), info->namespaced, info->name_rule, errs);
+    internal::ValidateObjectMeta(message.metadata(), info->namespaced,
+                                 NameRuleOf(info->object_case), errs);
     internal::ValidateKind(message, errs);
   });
 }
@@ -87,17 +60,17 @@ void ValidateInto(const v1::Object& object, ErrorList& errs) {
 std::string FieldError::ToString() const { return path.empty() ? detail : path + ": " + detail; }
 
 std::string_view KindOf(const v1::Object& object) {
-  const KindInfo* info = InfoOf(object.object_case());
+  const api::KindInfo* info = api::KindOf(object);
   return info == nullptr ? std::string_view() : info->kind;
 }
 
 std::string_view ApiVersionOf(std::string_view kind) {
-  const KindInfo* info = InfoOf(kind);
+  const api::KindInfo* info = InfoOf(kind);
   return info == nullptr ? std::string_view() : info->api_version;
 }
 
 bool IsNamespaced(std::string_view kind) {
-  const KindInfo* info = InfoOf(kind);
+  const api::KindInfo* info = InfoOf(kind);
   return info != nullptr && info->namespaced;
 }
 
@@ -145,16 +118,8 @@ std::vector<FieldError> ValidateUpdate(const v1::Object& updated, const v1::Obje
 }
 
 std::string InvalidMessage(const v1::Object& object, const std::vector<FieldError>& errors) {
-  const KindInfo* info = InfoOf(object.object_case());
-  std::string qualified = info == nullptr ? "Object" : std::string(info->kind);
-  if (info != nullptr) {
-    // "apps/v1" -> ".apps"; the core group ("v1") has no suffix.
-    const size_t slash = info->api_version.find('/');
-    if (slash != std::string_view::npos) {
-      qualified += ".";
-      qualified += info->api_version.substr(0, slash);
-    }
-  }
+  const api::KindInfo* info = api::KindOf(object);
+  const std::string qualified = info == nullptr ? "Object" : api::QualifiedKind(*info);
   std::string msg = qualified + " " + internal::Quote(MetadataOf(object).name()) + " is invalid";
   std::vector<std::string> parts;
   std::set<std::string> seen;

@@ -6,10 +6,10 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "berth/common/quantity.h"
 #include "yaml_reader.h"
 
 #include "berth/common/file.h"
+#include "berth/common/quantity.h"
 
 namespace berth::nodeagent {
 namespace {

@@ -6,8 +6,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include "container_fields.h"
-#include "berth/common/quantity.h"
 #include "yaml_reader.h"
+
+#include "berth/common/quantity.h"
 
 namespace berth::nodeagent {
 namespace {

@@ -4,8 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include "berth/common/quantity.h"
 #include "test_support.h"
+
+#include "berth/common/quantity.h"
 
 namespace berth::nodeagent {
 namespace {

@@ -25,15 +25,11 @@
 #include <thread>
 
 #include "berth/control/controllers/event_recorder.h"
+#include "berth/control/controllers/scheduling_info.h"
 #include "berth/control/informer.h"
 #include "berth/control/scheduler/scheduler.h"
 
 namespace berth::control {
-
-// The scheduler's view of API objects (exposed for tests and hollow nodes).
-scheduler::PodInfo PodInfoOf(const v1::Pod& pod);
-// Node fields without the placed pods.
-scheduler::NodeInfo NodeInfoOf(const v1::Node& node);
 
 struct SchedulerOptions {
   scheduler::ScorePolicy policy = scheduler::ScorePolicy::kSpread;

@@ -1,9 +1,9 @@
-// API objects -> the scheduling core's value types.
+#include "berth/control/controllers/scheduling_info.h"
+
 #include <algorithm>
 
 #include "berth/common/quantity.h"
 #include "berth/control/controllers/pods.h"
-#include "berth/control/scheduling/scheduler_service.h"
 
 namespace berth::control {
 namespace {
