@@ -230,7 +230,15 @@ Result<GarbageCollector::OwnerState> GarbageCollector::StateOf(const v1::OwnerRe
   return OwnerState::kSolid;
 }
 
-Status GarbageCollector::SyncDependent(const GraphNode& node) {
+Status GarbageCollector::SyncDependent(const GraphNode& cached) {
+  // Decide on the dependent as stored, not as cached: its references may
+  // have been dropped meanwhile (orphaning) and must not be acted on.
+  auto live = registry_.Get({cached.kind, cached.ns, cached.name});
+  if (!live.ok()) return Gone(live.error()) ? Status() : live.error();
+  const auto& live_meta = api::MetaOf(*live);
+  if (live_meta.uid() != cached.uid) return {};
+  GraphNode node = cached;
+  node.owners.assign(live_meta.owner_references().begin(), live_meta.owner_references().end());
   std::set<std::string> dangling, waiting;
   bool solid = false;
   for (const auto& ref : node.owners) {
@@ -319,12 +327,30 @@ Status GarbageCollector::DeleteDependents(const GraphNode& owner) {
 }
 
 Status GarbageCollector::OrphanDependents(const GraphNode& owner) {
+  // Dependents are found with live lists, not the graph: a dependent
+  // created just before the owner's deletion may not have reached its
+  // informer yet, and once the finalizer is gone it would be collected as
+  // an orphan of a vanished owner instead of kept. Orphaning is rare; the
+  // lists are cheap enough.
   std::vector<GraphNode> deps;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = dependents_.find(owner.uid); it != dependents_.end()) {
-      for (const auto& uid : it->second) {
-        if (auto node = nodes_.find(uid); node != nodes_.end()) deps.push_back(node->second);
+  for (const auto& informer : informers_) {
+    const api::KindInfo* kind = api::FindKind(informer->kind());
+    if (kind == nullptr) continue;
+    ListOptions options{.kind = std::string(kind->kind)};
+    if (kind->namespaced && !owner.ns.empty()) {
+      options.namespace_ = owner.ns;
+    } else {
+      options.all_namespaces = true;
+    }
+    auto list = registry_.List(options);
+    if (!list.ok()) return std::move(list).error().Wrap("garbage collector: orphan dependents");
+    for (const auto& o : list->items) {
+      const auto& meta = api::MetaOf(o);
+      for (const auto& ref : meta.owner_references()) {
+        if (ref.uid() != owner.uid) continue;
+        deps.push_back(
+            GraphNode{std::string(kind->kind), meta.namespace_(), meta.name(), meta.uid()});
+        break;
       }
     }
   }
