@@ -9,7 +9,9 @@
 #include <set>
 
 #include "manifest_dir.h"
+#include "pod_from_api.h"
 
+#include "berth/api/codec.h"
 #include "berth/cgroups/cgroup.h"
 #include "berth/common/file.h"
 #include "berth/common/log.h"
@@ -22,7 +24,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kManifestCopy = "pod.yaml";
+constexpr const char* kManifestCopy = "pod.yaml";  // a static pod's manifest
+constexpr const char* kApiCopy = "pod.json";       // a cluster pod's API object
+constexpr std::string_view kClusterSource = "berth-control";
+
+// The manifest an earlier agent saved in a pod's state dir.
+Result<PodManifest> ReadSavedManifest(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::exists(dir / kApiCopy, ec)) {
+    BERTH_ASSIGN_OR_RETURN(std::string text, ReadFile(dir / kApiCopy));
+    BERTH_ASSIGN_OR_RETURN(v1::Object object, api::DecodeJson(text, (dir / kApiCopy).string()));
+    if (!object.has_pod()) return Error::Invalid((dir / kApiCopy).string() + ": not a Pod");
+    return PodManifestFromApi(object.pod());
+  }
+  BERTH_ASSIGN_OR_RETURN(std::string text, ReadFile(dir / kManifestCopy));
+  return ParsePodManifest(text, (dir / kManifestCopy).string());
+}
 
 // FNV-1a, 64 bits: a stable uid for a static pod from its file and node.
 std::string StaticPodUid(const std::string& content, const std::string& node) {
@@ -178,8 +195,6 @@ Status Agent::Sync(const ManifestChanges* changes) {
     desired.emplace(pod.uid, std::make_pair(pod, file));
   }
 
-  std::map<std::string, PodManifest> wanted;
-  for (const auto& [uid, entry] : desired) wanted.emplace(uid, entry.first);
   std::lock_guard lock(mu_);
   for (const auto& p : problems) {
     const bool known = std::any_of(
@@ -188,39 +203,86 @@ Status Agent::Sync(const ManifestChanges* changes) {
     if (!known) log::Error("pod manifest refused", {{"file", p.file.string()}, {"error", p.error}});
   }
   problems_ = std::move(problems);
+  static_pods_ = std::move(desired);
+  scanned_ = true;
+  Reconcile();
+  return Ok();
+}
+
+void Agent::SetClusterPods(std::map<std::string, ClusterPod> pods) {
+  std::lock_guard lock(mu_);
+  cluster_pods_ = std::move(pods);
+  cluster_listed_ = true;
+  Reconcile();
+}
+
+bool Agent::Holds(const std::string& uid) const {
+  std::lock_guard lock(mu_);
+  if (workers_.count(uid) != 0) return true;
+  return std::any_of(ending_.begin(), ending_.end(),
+                     [&](const auto& w) { return w->manifest().uid == uid; });
+}
+
+void Agent::Reconcile() {
+  struct Wanted {
+    const PodManifest* pod;
+    std::string source;       // for status: the file, or berth-control
+    const char* copy;         // file name of the saved copy
+    const std::string* text;  // its content (cluster pods)
+    const fs::path* file;     // static pods: copied from here
+  };
+  std::map<std::string, Wanted> wanted;
+  for (const auto& [uid, entry] : static_pods_) {
+    wanted.emplace(
+        uid, Wanted{&entry.first, entry.second.string(), kManifestCopy, nullptr, &entry.second});
+  }
+  for (const auto& [uid, cp] : cluster_pods_) {
+    if (cp.deletion_grace_seconds) continue;
+    wanted.emplace(
+        uid, Wanted{&cp.manifest, std::string(kClusterSource), kApiCopy, &cp.api_json, nullptr});
+  }
   for (auto it = workers_.begin(); it != workers_.end();) {
-    if (desired.count(it->first) != 0) {
+    if (wanted.count(it->first) != 0) {
       ++it;
       continue;
     }
+    std::optional<int64_t> grace;
+    if (auto cp = cluster_pods_.find(it->first); cp != cluster_pods_.end()) {
+      grace = cp->second.deletion_grace_seconds;
+    }
     log::Info("pod removed",
               {{"pod", it->second->manifest().namespace_ + "/" + it->second->manifest().name}});
-    it->second->Terminate();
+    it->second->Terminate(grace);
     ending_.push_back(std::move(it->second));
     it = workers_.erase(it);
   }
-  for (auto& [uid, entry] : desired) {
+  for (auto& [uid, want] : wanted) {
     if (workers_.count(uid) != 0) continue;
     const fs::path dir = ctx_.sandbox.state_dir / uid;
     Status saved = MakeDirs(dir, 0700);
     if (saved.ok()) {
-      auto text = ReadFile(entry.second);
-      if (text.ok()) saved = WriteFileReplace(dir / kManifestCopy, *text, 0600);
+      auto text = want.file != nullptr ? ReadFile(*want.file) : Result<std::string>(*want.text);
+      if (text.ok()) saved = WriteFileReplace(dir / want.copy, *text, 0600);
     }
     if (!saved.ok()) {
-      log::Error("pod state", {{"pod", entry.first.name}, {"error", saved.error().ToString()}});
+      log::Error("pod state", {{"pod", want.pod->name}, {"error", saved.error().ToString()}});
       continue;
     }
-    log::Info("pod added", {{"pod", entry.first.namespace_ + "/" + entry.first.name},
+    log::Info("pod added", {{"pod", want.pod->namespace_ + "/" + want.pod->name},
                             {"uid", uid},
-                            {"file", entry.second.string()}});
-    auto w = std::make_unique<PodWorker>(ctx_, entry.first, entry.second.string());
+                            {"source", want.source}});
+    auto w = std::make_unique<PodWorker>(ctx_, *want.pod, want.source);
     w->Start();
     workers_.emplace(uid, std::move(w));
   }
-  if (!ready_.load()) TerminateOrphans(wanted);
+  if (!orphans_checked_ && scanned_ && (!config_.cluster || cluster_listed_)) {
+    std::set<std::string> keep;
+    for (const auto& [uid, w] : wanted) keep.insert(uid);
+    for (const auto& w : ending_) keep.insert(w->manifest().uid);
+    TerminateOrphans(keep);
+    orphans_checked_ = true;
+  }
   ReapEnded();
-  return Ok();
 }
 
 void Agent::ReapEnded() {
@@ -234,14 +296,12 @@ void Agent::ReapEnded() {
   }
 }
 
-void Agent::TerminateOrphans(const std::map<std::string, PodManifest>& desired) {
+void Agent::TerminateOrphans(const std::set<std::string>& desired) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(ctx_.sandbox.state_dir, ec)) {
     const std::string uid = e.path().filename().string();
     if (desired.count(uid) != 0) continue;
-    auto text = ReadFile(e.path() / kManifestCopy);
-    auto pod = text.ok() ? ParsePodManifest(*text, (e.path() / kManifestCopy).string())
-                         : Result<PodManifest>(text.error());
+    auto pod = ReadSavedManifest(e.path());
     if (!pod.ok()) {
       // Nothing to stop containers by: remove what the sandbox knows.
       log::Warn("orphan pod without manifest", {{"uid", uid}, {"error", pod.error().ToString()}});

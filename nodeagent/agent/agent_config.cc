@@ -42,10 +42,13 @@ class ConfigParser : public detail::YamlReader {
   Result<AgentConfig> Parse(const YAML::Node& root) const {
     AgentConfig c;
     if (!root || root.IsNull()) return c;
-    BERTH_TRY(Keys(root, "",
-                   {"nodeName", "manifestDir", "stateDir", "runDir", "configDir", "logDir",
-                    "imageStore", "registriesConfig", "cgroupRoot", "socket", "httpListen", "shim",
-                    "network", "reserved", "maxPods", "restartBackoff", "logs"}));
+    BERTH_TRY(
+        Keys(root, "",
+             {"nodeName",         "manifestDir", "stateDir",         "runDir",     "configDir",
+              "logDir",           "imageStore",  "registriesConfig", "cgroupRoot", "socket",
+              "httpListen",       "shim",        "network",          "reserved",   "maxPods",
+              "restartBackoff",   "logs",        "nodeIP",           "bpfPinDir",  "serviceCgroup",
+              "nodePortInterface"}));
     if (root["nodeName"]) {
       BERTH_ASSIGN_OR_RETURN(c.node_name, String(root["nodeName"], "nodeName"));
     }
@@ -64,6 +67,18 @@ class ConfigParser : public detail::YamlReader {
     if (root["httpListen"]) {
       BERTH_ASSIGN_OR_RETURN(c.http_listen, String(root["httpListen"], "httpListen"));
     }
+    for (auto [key, out] :
+         {std::pair{"nodeIP", &c.node_ip}, std::pair{"serviceCgroup", &c.service_cgroup},
+          std::pair{"nodePortInterface", &c.node_port_interface}}) {
+      if (root[key]) {
+        BERTH_ASSIGN_OR_RETURN(*out, String(root[key], key));
+      }
+    }
+    if (!c.node_ip.empty()) {
+      if (auto ip = IpAddress::Parse(c.node_ip); !ip.ok())
+        return Fail("nodeIP", ip.error().message());
+    }
+    BERTH_TRY(Path(root, "bpfPinDir", &c.bpf_pin_dir));
     if (root["maxPods"]) {
       BERTH_ASSIGN_OR_RETURN(c.max_pods, Int(root["maxPods"], "maxPods"));
     }
@@ -166,7 +181,9 @@ Status FinishAgentConfig(AgentConfig* c, const std::filesystem::path& self_exe) 
     c->node_name = host;
   }
   if (c->shim_binary.empty()) c->shim_binary = self_exe.parent_path() / "berth-shim";
-  if (!c->network.pod_cidr_v4 && !c->network.pod_cidr_v6) {
+  if (c->bpf_pin_dir.empty()) c->bpf_pin_dir = "/sys/fs/bpf/berth/" + c->node_name;
+  // A cluster member gets its pod CIDR from berth-control.
+  if (!c->cluster && !c->network.pod_cidr_v4 && !c->network.pod_cidr_v6) {
     return Error::Invalid("network.podCIDR: Required value (the node's pod address range)");
   }
   if (::access(c->shim_binary.c_str(), X_OK) < 0) {

@@ -37,6 +37,19 @@ struct AgentConfig {
   BackoffPolicy backoff;
   uint64_t log_max_bytes = 10 << 20;
   int log_max_files = 5;
+  // Cluster mode. The node's InternalIP (default: the first global IPv4
+  // address in the node's namespace), where the service load balancers pin
+  // their maps (default /sys/fs/bpf/berth/<node>), the cgroup the ClusterIP
+  // programs attach to (inside the cgroup2 mount; default: the agent's
+  // cgroup root, so its pods; "/" for every process on the host), and the
+  // interface NodePorts are served on (empty: NodePort off).
+  std::string node_ip;
+  std::filesystem::path bpf_pin_dir;
+  std::string service_cgroup;
+  std::string node_port_interface;
+  // Pods also come from berth-control (Agent::SetClusterPods): set by
+  // `berth-agent run` on a node that joined a cluster, not by the file.
+  bool cluster = false;
 };
 
 // Parses the YAML text over the defaults; `what` names the file in errors.

@@ -52,10 +52,10 @@ int ParseSignal(const std::string& name) {
 // The container's environment from the manifest: literal values, then
 // ConfigMap/Secret keys (valueFrom), with envFrom keys first as Kubernetes
 // orders them (explicit env wins over envFrom).
-Result<std::vector<std::string>> ResolveEnv(const NodeContext& ctx, const ContainerSpec& c) {
+Result<std::vector<std::string>> ResolveEnv(const fs::path& config_dir, const ContainerSpec& c) {
   std::vector<std::string> env;
   for (const auto& from : c.env_from) {
-    auto keys = LoadConfigObject(ctx.sandbox.config_dir, from.source, from.name);
+    auto keys = LoadConfigObject(config_dir, from.source, from.name);
     if (!keys.ok()) {
       if (from.optional && keys.error().err() == ENOENT) continue;
       return std::move(keys).error();
@@ -72,7 +72,7 @@ Result<std::vector<std::string>> ResolveEnv(const NodeContext& ctx, const Contai
       continue;
     }
     const KeyRef& ref = *e.value_from;
-    auto keys = LoadConfigObject(ctx.sandbox.config_dir, ref.source, ref.name);
+    auto keys = LoadConfigObject(config_dir, ref.source, ref.name);
     if (!keys.ok()) {
       if (ref.optional && keys.error().err() == ENOENT) continue;
       return std::move(keys).error().Wrap("env " + e.name);
@@ -186,7 +186,8 @@ Result<ContainerInstance> ContainerInstance::Start(const InstanceRef& ref, QosCl
   }
   if (!img.ok()) return std::move(img).error();
   BERTH_ASSIGN_OR_RETURN(image::ImageRootfs layers, image::PrepareRootfs(*ctx.images, *img));
-  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> env, ResolveEnv(ctx, c));
+  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> env,
+                         ResolveEnv(ConfigDirOf(ctx.sandbox, *ref.pod), c));
   timer.Mark("image");
 
   StartUndo undo;

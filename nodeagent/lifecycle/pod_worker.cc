@@ -65,7 +65,11 @@ bool Readable(int fd) {
 }  // namespace
 
 PodWorker::PodWorker(const NodeContext& ctx, PodManifest pod, std::string source)
-    : ctx_(ctx), pod_(std::move(pod)), source_(std::move(source)), qos_(PodQosClass(pod_)) {
+    : ctx_(ctx),
+      pod_(std::move(pod)),
+      source_(std::move(source)),
+      qos_(PodQosClass(pod_)),
+      grace_seconds_(pod_.termination_grace_period_seconds) {
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   auto add = [&](const ContainerSpec& c, bool init) {
     Slot s;
@@ -99,7 +103,8 @@ void PodWorker::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-void PodWorker::Terminate() {
+void PodWorker::Terminate(std::optional<int64_t> grace_seconds) {
+  if (grace_seconds) grace_seconds_.store(std::max<int64_t>(0, *grace_seconds));
   mode_.store(Mode::kTerminate);
   uint64_t one = 1;
   (void)!::write(wake_.get(), &one, sizeof(one));
@@ -513,7 +518,7 @@ void PodWorker::StopSlot(Slot& slot, Clock::time_point deadline) {
 }
 
 void PodWorker::StopAll() {
-  const auto deadline = Clock::now() + std::chrono::seconds(pod_.termination_grace_period_seconds);
+  const auto deadline = Clock::now() + std::chrono::seconds(grace_seconds_.load());
   {
     // Stop app containers concurrently: each gets the whole grace period.
     std::vector<std::future<void>> stops;

@@ -38,7 +38,9 @@ class PodWorker {
   PodWorker& operator=(const PodWorker&) = delete;
 
   void Start();
-  void Terminate();
+  // `grace_seconds` replaces the pod's terminationGracePeriodSeconds (the
+  // period a deletion asked for).
+  void Terminate(std::optional<int64_t> grace_seconds = std::nullopt);
   void Detach();
   void Join();
   // The thread has finished (after Terminate: everything is removed).
@@ -103,6 +105,7 @@ class PodWorker {
   mutable std::mutex mu_;    // guards slots_[*].status, .running and status_
   PodStatus status_;
   std::atomic<Mode> mode_{Mode::kRun};
+  std::atomic<int64_t> grace_seconds_;
   std::atomic<bool> done_{false};
   UniqueFd wake_;  // eventfd
   std::thread thread_;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -122,6 +123,10 @@ struct PodManifest {
   std::vector<ContainerSpec> init_containers;
   std::vector<ContainerSpec> containers;
   std::vector<Volume> volumes;
+  // Where its ConfigMaps and Secrets are found (not part of a manifest): a
+  // pod from berth-control gets its namespace's copies; empty: the node's
+  // config_dir (static pods).
+  std::filesystem::path config_dir;
 };
 
 // `what` names the source in errors ("web.yaml").

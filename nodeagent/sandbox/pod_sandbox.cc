@@ -99,7 +99,7 @@ Status WriteKeys(const fs::path& dir, const std::map<std::string, std::string>& 
   return Ok();
 }
 
-Status PrepareVolume(const SandboxConfig& cfg, const Volume& v, const fs::path& path,
+Status PrepareVolume(const fs::path& config_dir, const Volume& v, const fs::path& path,
                      fs::path* host_path) {
   switch (v.kind) {
     case VolumeKind::kHostPath: {
@@ -120,7 +120,7 @@ Status PrepareVolume(const SandboxConfig& cfg, const Volume& v, const fs::path& 
     case VolumeKind::kSecret: {
       const ConfigSource src =
           v.kind == VolumeKind::kSecret ? ConfigSource::kSecret : ConfigSource::kConfigMap;
-      BERTH_ASSIGN_OR_RETURN(auto keys, LoadConfigObject(cfg.config_dir, src, v.source));
+      BERTH_ASSIGN_OR_RETURN(auto keys, LoadConfigObject(config_dir, src, v.source));
       BERTH_TRY(MakeDirs(path, 0755));
       // Secrets never touch the disk: tmpfs, as kubelet does.
       if (src == ConfigSource::kSecret) BERTH_TRY(MountTmpfs(path, std::nullopt, 0755));
@@ -202,7 +202,7 @@ Result<SandboxInfo> PodSandbox::Create(const SandboxConfig& cfg, const PodManife
 
   for (const auto& v : pod.volumes) {
     fs::path host;
-    BERTH_TRY(PrepareVolume(cfg, v, s.dir / "volumes" / v.name, &host)
+    BERTH_TRY(PrepareVolume(ConfigDirOf(cfg, pod), v, s.dir / "volumes" / v.name, &host)
                   .Wrap("pod " + pod.namespace_ + "/" + pod.name));
     s.volumes[v.name] = host;
   }

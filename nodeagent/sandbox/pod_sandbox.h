@@ -65,5 +65,10 @@ class PodSandbox {
 Result<std::map<std::string, std::string>> LoadConfigObject(const std::filesystem::path& config_dir,
                                                             ConfigSource source,
                                                             const std::string& name);
+// The directory LoadConfigObject reads for `pod`: its own, else the node's.
+inline const std::filesystem::path& ConfigDirOf(const SandboxConfig& config,
+                                                const PodManifest& pod) {
+  return pod.config_dir.empty() ? config.config_dir : pod.config_dir;
+}
 
 }  // namespace berth::nodeagent
