@@ -15,7 +15,10 @@
 #include "agent.h"
 #include "agent_service.h"
 #include "collector.h"
+#include "join.h"
+#include "membership.h"
 
+#include "berth/common/file.h"
 #include "berth/common/log.h"
 
 namespace berth::nodeagent {
@@ -24,7 +27,9 @@ namespace {
 struct RunFlags {
   std::string config;
   std::string manifest_dir, state_dir, run_dir, log_dir, image_store, cgroup_root, socket,
-      http_listen, node_name, pod_cidr, node_netns, config_dir, bridge;
+      http_listen, node_name, pod_cidr, node_netns, config_dir, bridge, node_ip, bpf_pin_dir,
+      node_port_interface;
+  double join_wait_s = 60;
 };
 
 Result<AgentConfig> BuildConfig(const RunFlags& f) {
@@ -49,6 +54,11 @@ Result<AgentConfig> BuildConfig(const RunFlags& f) {
   set(f.node_netns, &c.network.node_netns);
   set(f.config_dir, &c.config_dir);
   set(f.bridge, &c.network.bridge);
+  set(f.node_ip, &c.node_ip);
+  set(f.bpf_pin_dir, &c.bpf_pin_dir);
+  set(f.node_port_interface, &c.node_port_interface);
+  // A node that joined a cluster (berth-agent join) takes pods from it too.
+  c.cluster = ::access(ClusterDir(c.state_dir).c_str(), F_OK) == 0;
   if (!f.pod_cidr.empty()) {
     auto p = IpPrefix::Parse(f.pod_cidr);
     if (!p.ok()) return std::move(p).error().Wrap("--pod-cidr");
@@ -95,6 +105,16 @@ int Run(const RunFlags& f) {
     log::Error("configuration", {{"error", config.error().ToString()}});
     return 2;
   }
+  std::unique_ptr<Membership> membership;
+  if (config->cluster) {
+    auto joined =
+        Membership::Join(&*config, std::chrono::seconds(static_cast<int64_t>(f.join_wait_s)));
+    if (!joined.ok()) {
+      log::Error("cluster", {{"error", joined.error().ToString()}});
+      return 1;
+    }
+    membership = std::move(joined).value();
+  }
   auto agent = Agent::Create(*config);
   if (!agent.ok()) {
     log::Error("agent start", {{"error", agent.error().ToString()}});
@@ -108,8 +128,11 @@ int Run(const RunFlags& f) {
               {{"missing", missing}, {"cgroup_root", node->cgroup_root}});
   }
   Status started = a.Start();
+  if (started.ok() && membership) started = membership->Start(a, *config);
   if (!started.ok()) {
     log::Error("agent start", {{"error", started.error().ToString()}});
+    if (membership) membership->Stop();
+    a.Shutdown();
     return 1;
   }
 
@@ -161,6 +184,7 @@ int Run(const RunFlags& f) {
   sigaction(SIGINT, &sa, nullptr);
   (void)sd_notify(0, "READY=1\nSTATUS=watching pods");
   log::Info("agent ready", {{"node", config->node_name},
+                            {"cluster", config->cluster ? "joined" : "no"},
                             {"manifests", config->manifest_dir.string()},
                             {"cgroup_root", a.context().sandbox.cgroup_root}});
   uint64_t watchdog_usec = 0;
@@ -176,12 +200,59 @@ int Run(const RunFlags& f) {
     http->stop();
     http_thread.join();
   }
+  if (membership) membership->Stop();
   (*server)->Shutdown();
   a.Shutdown();
   return 0;
 }
 
 }  // namespace
+
+void AddJoinCommand(CLI::App& app, int* exit_code) {
+  struct JoinFlags {
+    std::string address, token, ca_hash, ca_file, node_name, state_dir = "/var/lib/berth/agent";
+  };
+  auto* join = app.add_subcommand(
+      "join", "join a cluster: get this node's certificate from berth-control (then run)");
+  auto f = std::make_shared<JoinFlags>();
+  join->add_option("address", f->address, "berth-control host:port")->required();
+  join->add_option("--token", f->token, "bootstrap token (from berth-control init)")->required();
+  join->add_option("--ca-cert-hash", f->ca_hash, "sha256:<hex> pin of the cluster CA");
+  join->add_option("--ca-cert", f->ca_file, "the cluster CA file (instead of discovering it)");
+  join->add_option("--node-name", f->node_name, "node name (default: host name)");
+  join->add_option("--state-dir", f->state_dir, "agent state (/var/lib/berth/agent)");
+  join->callback([f, exit_code] {
+    auto fail = [&](const Error& e) {
+      std::fprintf(stderr, "error: %s\n", e.ToString().c_str());
+      *exit_code = 1;
+    };
+    JoinOptions o;
+    o.address = f->address;
+    o.token = f->token;
+    o.ca_pin = f->ca_hash;
+    o.node_name = f->node_name;
+    if (o.node_name.empty()) {
+      char host[HOST_NAME_MAX + 1] = {};
+      (void)::gethostname(host, sizeof(host) - 1);
+      o.node_name = host;
+    }
+    if (!f->ca_file.empty()) {
+      auto ca = ReadFile(f->ca_file);
+      if (!ca.ok()) return fail(ca.error());
+      o.ca_pem = *ca;
+    }
+    auto creds = JoinCluster(o);
+    if (!creds.ok()) return fail(creds.error());
+    if (auto st = SaveCredentials(f->state_dir, {f->address, *creds}); !st.ok()) {
+      return fail(st.error());
+    }
+    std::printf(
+        "Node %s joined the cluster at %s (credentials in %s).\n"
+        "Start the agent: systemctl start berth-agent, or berth-agent run --state-dir %s\n",
+        o.node_name.c_str(), f->address.c_str(), ClusterDir(f->state_dir).c_str(),
+        f->state_dir.c_str());
+  });
+}
 
 void AddRunCommand(CLI::App& app, int* exit_code) {
   auto* run = app.add_subcommand("run", "run the node agent (pods from the manifest directory)");
@@ -200,6 +271,13 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   run->add_option("--pod-cidr", f->pod_cidr, "the node's IPv4 pod CIDR");
   run->add_option("--node-netns", f->node_netns, "network namespace acting as the node");
   run->add_option("--bridge", f->bridge, "pod bridge name (berth0)");
+  run->add_option("--node-ip", f->node_ip, "cluster: the node's InternalIP (default: detected)");
+  run->add_option("--bpf-pin-dir", f->bpf_pin_dir,
+                  "cluster: service LB pins (/sys/fs/bpf/berth/<node>)");
+  run->add_option("--nodeport-interface", f->node_port_interface,
+                  "cluster: serve NodePorts on this interface");
+  run->add_option("--join-wait", f->join_wait_s,
+                  "cluster: seconds to wait for berth-control at start (60)");
   run->callback([f, exit_code] { *exit_code = Run(*f); });
 }
 

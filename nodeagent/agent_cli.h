@@ -7,5 +7,7 @@
 namespace berth::nodeagent {
 
 void AddRunCommand(CLI::App& app, int* exit_code);
+// `berth-agent join <address> --token T --ca-cert-hash sha256:...`
+void AddJoinCommand(CLI::App& app, int* exit_code);
 
 }  // namespace berth::nodeagent

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   berth::nodeagent::ImageCliOptions image;
   berth::nodeagent::AddImageCommands(app, image, &exit_code);
   berth::nodeagent::AddRunCommand(app, &exit_code);
+  berth::nodeagent::AddJoinCommand(app, &exit_code);
   berth::nodeagent::AddCtlCommands(app, &exit_code);
   app.parse_complete_callback([&] {
     auto level = berth::log::ParseLevel(log_level);

@@ -146,13 +146,13 @@ int Init(const Flags& f) {
   auto admin =
       IssueCertificate(*ca, Subject{"admin", {std::string(kMastersGroup)}}, IssueOptions{});
   if (!admin.ok()) return Fail("issue the admin certificate", admin.error());
+  // The server presents its chain with the CA, so that a joining node that
+  // knows only the CA's pin (--ca-cert-hash) can find and check it.
+  const std::string server_chain = server_cert->cert_pem + ca->cert_pem;
   const std::pair<const char*, const std::string*> files[] = {
-      {"ca.crt", &ca->cert_pem},
-      {"ca.key", &ca->key_pem},
-      {"server.crt", &server_cert->cert_pem},
-      {"server.key", &server_cert->key_pem},
-      {"admin.crt", &admin->cert_pem},
-      {"admin.key", &admin->key_pem}};
+      {"ca.crt", &ca->cert_pem},       {"ca.key", &ca->key_pem},
+      {"server.crt", &server_chain},   {"server.key", &server_cert->key_pem},
+      {"admin.crt", &admin->cert_pem}, {"admin.key", &admin->key_pem}};
   for (const auto& [name, data] : files) {
     const bool secret = std::string_view(name).ends_with(".key");
     if (auto st = WriteFileSecure(dir / name, *data, secret ? 0600 : 0644); !st.ok()) {

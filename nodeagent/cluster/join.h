@@ -17,12 +17,18 @@ namespace berth::nodeagent {
 struct JoinOptions {
   std::string address;  // host:port of berth-control (TLS)
   std::string token;    // bootstrap token id.secret
-  std::string ca_pem;   // the cluster CA to trust for this call
+  std::string ca_pem;   // the cluster CA to trust for this call; empty: discover it
   std::string ca_pin;   // "sha256:<hex>": checked against ca_pem when set
   std::string node_name;
 };
 
-// Credentials for api::ControlClient::Connect as this node.
+// The cluster CA as berth-control presents it in its TLS chain, trusted
+// only because its public key matches `pin` ("sha256:<hex>") and it signed
+// the server's certificate (kubeadm's discovery by --ca-cert-hash).
+Result<std::string> DiscoverCa(const std::string& address, const std::string& pin);
+
+// Credentials for api::ControlClient::Connect as this node. Without ca_pem
+// the CA is discovered by its pin.
 Result<api::ClientCredentials> JoinCluster(const JoinOptions& options);
 
 }  // namespace berth::nodeagent
