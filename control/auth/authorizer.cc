@@ -124,7 +124,8 @@ Status Authorizer::AuthorizeNode(const Principal& who, const std::string& node,
                   "no pod on node " + node + " uses " + lower + " \"" + what.name + "\"");
   }
   if ((kind == "Service" || kind == "Endpoints") && IsRead(what.verb)) return {};
-  if (kind == "Event" && what.verb == "create") return {};
+  // Events: create, and update to count a repeat (kubelet's rights too).
+  if (kind == "Event" && (what.verb == "create" || what.verb == "update")) return {};
   return Denied(who, what, "");
 }
 

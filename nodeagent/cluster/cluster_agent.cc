@@ -68,7 +68,11 @@ v1::PodStatus Refused(const std::string& reason, const std::string& message, boo
 
 ClusterAgent::ClusterAgent(api::ControlClient& client, NodeSession& session, Agent& agent,
                            ClusterAgentOptions options)
-    : client_(client), session_(session), agent_(agent), options_(std::move(options)) {
+    : client_(client),
+      session_(session),
+      agent_(agent),
+      options_(std::move(options)),
+      events_(client, session.name()) {
   pods_reflector_ = std::make_unique<Reflector>(
       client, ReflectorOptions{"Pod", "spec.nodeName=" + session.name()},
       [this](const ObjectMap& objects, const v1::WatchEvent* event) { OnPods(objects, event); });
@@ -118,11 +122,20 @@ void ClusterAgent::OnPods(const ObjectMap& objects, const v1::WatchEvent* /*even
     }
     next.emplace(uid, std::move(e));
   }
+  for (const auto& [uid, e] : pods_) {
+    if (next.count(uid) == 0) last_status_.erase(uid);
+  }
   pods_ = std::move(next);
   PushToAgent();
 }
 
 void ClusterAgent::Prepare(Entry& e) {
+  const bool was_running = e.converted && !e.converted->deletion_grace_seconds;
+  if (was_running && e.pod.metadata().has_deletion_timestamp()) {
+    if (auto st = last_status_.find(e.pod.metadata().uid()); st != last_status_.end()) {
+      for (auto& ev : KillingEvents(st->second)) events_pending_.emplace_back(e.pod, std::move(ev));
+    }
+  }
   e.converted.reset();
   e.problem.clear();
   e.config_missing.clear();
@@ -247,6 +260,7 @@ void ClusterAgent::Loop() {
     RetryConfig();
     ReportStatuses();
     FinishDeletions();
+    WriteEvents();
   }
 }
 
@@ -280,6 +294,12 @@ void ClusterAgent::ReportStatuses() {
       } else if (!e.config_missing.empty()) {
         status = Refused("CreateContainerConfigError", e.config_missing, /*failed=*/false);
       } else if (auto it = running.find(uid); it != running.end()) {
+        auto last = last_status_.find(uid);
+        for (auto& ev :
+             StatusEvents(last == last_status_.end() ? nullptr : &last->second, it->second)) {
+          events_pending_.emplace_back(e.pod, std::move(ev));
+        }
+        last_status_[uid] = it->second;
         status = PodToProto(it->second).status();
         status.set_host_ip(options_.host_ip);
         bool ready = false;
@@ -334,6 +354,21 @@ void ClusterAgent::FinishDeletions() {
     std::lock_guard lock(mu_);
     if (auto it = pods_.find(pod.metadata().uid()); it != pods_.end()) it->second.finishing = false;
   }
+}
+
+void ClusterAgent::WriteEvents() {
+  std::vector<std::pair<v1::Pod, PodEvent>> events;
+  std::set<std::string> live;
+  {
+    std::lock_guard lock(mu_);
+    events.swap(events_pending_);
+    for (const auto& [uid, e] : pods_) live.insert(uid);
+  }
+  for (const auto& [pod, event] : events) events_.Write(pod, event);
+  for (const auto& uid : forgotten_candidates_) {
+    if (live.count(uid) == 0) events_.Forget(uid);
+  }
+  forgotten_candidates_ = std::move(live);
 }
 
 void ClusterAgent::RefreshNode() {

@@ -22,11 +22,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
 #include "agent.h"
 #include "node_session.h"
+#include "pod_events.h"
 #include "reflector.h"
 
 #include "berth/api/control_client.h"
@@ -77,6 +79,7 @@ class ClusterAgent {
   void Loop();
   void ReportStatuses();
   void FinishDeletions();
+  void WriteEvents();
   void RetryConfig();
   void RefreshNode();
 
@@ -87,9 +90,13 @@ class ClusterAgent {
   std::unique_ptr<Reflector> pods_reflector_, nodes_reflector_;
   std::thread pods_thread_, nodes_thread_, loop_thread_;
 
-  std::mutex mu_;                      // guards pods_
-  std::map<std::string, Entry> pods_;  // by uid
-  std::string peers_;                  // the peer set last given to the network (nodes thread)
+  std::mutex mu_;                                 // guards pods_, last_status_ and events_pending_
+  std::map<std::string, Entry> pods_;             // by uid
+  std::map<std::string, PodStatus> last_status_;  // by uid: what events were derived from
+  std::vector<std::pair<v1::Pod, PodEvent>> events_pending_;
+  EventWriter events_;                          // the loop thread's
+  std::set<std::string> forgotten_candidates_;  // loop thread: uids seen last round
+  std::string peers_;  // the peer set last given to the network (nodes thread)
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "cri_reader.h"
 #include "nl.h"
 #include "test_support.h"
 
@@ -187,6 +188,7 @@ void ClusterTest::TearDown() {
     IgnoreError(root.Remove(), "ENOENT: already gone");
   }
   for (const auto& n : nodes_) IgnoreError(netns::DeleteNetns(n.netns), "test cleanup");
+  if (!client_.empty()) IgnoreError(netns::DeleteNetns(client_), "test cleanup");
   if (!fabric_.empty()) IgnoreError(netns::DeleteNetns(fabric_), "test cleanup");
   if (dir_.empty()) return;
   // Mounts the agents left (pod namespaces, overlays, volumes, the bpffs).
@@ -272,7 +274,7 @@ void ClusterTest::StartCluster(int count) {
         "\nnetwork:\n  nodeNetns: " + n.netns.string() +
         "\n  stateDir: " + (n.dir / "netns-state").string() +
         "\n  netnsDir: " + (n.dir / "netns").string() +
-        "\nrestartBackoff:\n  base: 200ms\n  max: 2s\n";
+        "\nnodePortInterface: uplink\nrestartBackoff:\n  base: 200ms\n  max: 2s\n";
     ASSERT_OK(WriteFileReplace(n.dir / "agent.yaml", config, 0644));
     auto [jrc, jout] =
         Shell(std::string(BERTH_AGENT_BINARY) + " join " + control_address_ + " --token " +
@@ -345,6 +347,51 @@ std::string ClusterTest::HttpGetFromNode(size_t i, const std::string& url) {
     std::printf("GET %s from %s failed (%d): %s\n", url.c_str(), n.name.c_str(), rc, out.c_str());
     return "";
   }
+  return out;
+}
+
+fs::path ClusterTest::ClientNamespace() {
+  if (!client_.empty()) return client_;
+  const fs::path ns = dir_ / "client.ns";
+  EXPECT_OK(netns::CreateNetns(ns));
+  auto fd = netns::OpenNetns(ns);
+  EXPECT_OK(fd);
+  if (!fd.ok()) return {};
+  client_ = ns;
+  EXPECT_OK(InNs(fabric_, [&](const netns::detail::NlSocket& nl) -> Status {
+    netns::detail::VethSpec v;
+    v.host_name = "fclient";
+    v.peer_name = "eth0";
+    v.peer_ns_fd = fd->get();
+    BERTH_ASSIGN_OR_RETURN(v.master, netns::detail::LinkIndex(nl, "fab0"));
+    v.host_up = true;
+    return netns::detail::CreateVeth(nl, v);
+  }));
+  EXPECT_OK(InNs(ns, [&](const netns::detail::NlSocket& nl) -> Status {
+    BERTH_ASSIGN_OR_RETURN(int lo, netns::detail::LinkIndex(nl, "lo"));
+    BERTH_TRY(netns::detail::SetLinkUp(nl, lo));
+    BERTH_ASSIGN_OR_RETURN(int eth, netns::detail::LinkIndex(nl, "eth0"));
+    BERTH_TRY(
+        netns::detail::AddAddress(nl, eth, IpPrefix{*IpAddress::Parse("10.99.0.200"), 24}, false));
+    return netns::detail::SetLinkUp(nl, eth);
+  }));
+  return client_;
+}
+
+std::string ClusterTest::HttpGetFrom(const fs::path& ns, const std::string& url) {
+  auto [rc, out] = Shell("nsenter --net=" + ns.string() + " curl -sS --max-time 5 " + url);
+  if (rc != 0) {
+    std::printf("GET %s from %s failed (%d): %s\n", url.c_str(), ns.c_str(), rc, out.c_str());
+    return "";
+  }
+  return out;
+}
+
+std::string ClusterTest::LogText(const std::string& path) {
+  auto lines = nodeagent::ReadLogs(path, {});
+  if (!lines.ok()) return "";
+  std::string out;
+  for (const auto& l : *lines) out += l.content + "\n";
   return out;
 }
 

@@ -60,12 +60,20 @@ class ClusterTest : public ::testing::Test {
   // that node's cgroup root (where its service load balancer is attached).
   // The body, or "" on failure (the reason goes to the test log).
   std::string HttpGetFromNode(size_t i, const std::string& url);
+  // A namespace on the fabric outside every node (an external client) at
+  // 10.99.0.200, made once.
+  std::filesystem::path ClientNamespace();
+  // An HTTP GET made from the network namespace `ns`; "" on failure.
+  std::string HttpGetFrom(const std::filesystem::path& ns, const std::string& url);
+  // A container's log (CRI lines) as plain text.
+  static std::string LogText(const std::string& path);
 
   std::filesystem::path dir_;
   std::string suffix_;
   std::filesystem::path cgroup_mount_;
   std::string cgroup_root_;  // /berth-e2e-<suffix>
   std::filesystem::path fabric_;
+  std::filesystem::path client_;
   std::vector<NodeProcess> nodes_;
   pid_t control_pid_ = -1;
   std::string control_address_;  // 127.0.0.1:<port>

@@ -5,7 +5,9 @@
 // taking a share. A deleted pod is stopped by its agent, its deletion
 // finished, and a replacement serves again.
 #include <map>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -47,6 +49,7 @@ kind: Service
 metadata:
   name: web
 spec:
+  type: NodePort
   selector: {app: web}
   ports:
   - {name: http, port: 80, targetPort: http}
@@ -117,6 +120,32 @@ TEST_F(ClusterAgentTest, DeploymentRunsOnAgentsAndItsServiceAnswersThroughTheEbp
     EXPECT_GT(count, 0u) << "backend " << ip << " served nothing";
   }
 
+  // NodePort from outside the nodes, on each node's address.
+  const int node_port = svc->service().spec().ports(0).node_port();
+  ASSERT_GT(node_port, 0);
+  const auto client = ClientNamespace();
+  for (const auto& n : nodes_) {
+    const std::string nurl = "http://" + n.address + ":" + std::to_string(node_port) + "/";
+    EXPECT_TRUE(WaitFor(
+        [&] { return HttpGetFrom(client, nurl).find("Hello from Berth") != std::string::npos; },
+        20s))
+        << nurl;
+  }
+
+  // The agents recorded their pods' starts.
+  v1::ListRequest events;
+  events.set_kind("Event");
+  events.set_namespace_("default");
+  events.set_field_selector("");
+  auto listed = admin().List(events);
+  ASSERT_OK(listed);
+  int started = 0;
+  for (const auto& o : listed->items()) {
+    if (o.event().reason() == "Started" && o.event().source().component() == "berth-agent")
+      ++started;
+  }
+  EXPECT_GE(started, 3);
+
   // Self-healing through the agents: a deleted pod is stopped by its node,
   // which finishes the deletion; the ReplicaSet's replacement serves.
   const v1::Pod victim = Pods("app=web").front();
@@ -154,6 +183,140 @@ TEST_F(ClusterAgentTest, DeploymentRunsOnAgentsAndItsServiceAnswersThroughTheEbp
       << "the deleted pod left the endpoints";
   for (int i = 0; i < 10; ++i) {
     EXPECT_NE(HttpGetFromNode(1, url).find("Hello from Berth"), std::string::npos);
+  }
+  listed = admin().List(events);
+  ASSERT_OK(listed);
+  bool killing = false;
+  for (const auto& o : listed->items()) {
+    killing = killing || (o.event().reason() == "Killing" &&
+                          o.event().involved_object().name() == victim.metadata().name());
+  }
+  EXPECT_TRUE(killing) << "a Killing event for " << victim.metadata().name();
+}
+
+constexpr const char* kConfig = R"(
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {greeting: hello}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {password: s3cret}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: reader}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: docker.io/library/busybox:latest
+    command: [sh, -c, 'echo "$GREETING $(cat /etc/creds/password) $LATER"']
+    env:
+    - name: GREETING
+      valueFrom: {configMapKeyRef: {name: settings, key: greeting}}
+    - name: LATER
+      valueFrom: {configMapKeyRef: {name: later, key: word}}
+    volumeMounts:
+    - {name: creds, mountPath: /etc/creds}
+  volumes:
+  - name: creds
+    secret: {secretName: creds}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hostport}
+spec:
+  containers:
+  - name: main
+    image: docker.io/library/busybox:latest
+    ports:
+    - {containerPort: 80, hostPort: 8080}
+)";
+
+std::optional<v1::Pod> GetPod(api::ControlClient& c, const std::string& name) {
+  auto o = c.Get("Pod", "default", name);
+  if (!o.ok()) return std::nullopt;
+  return o->pod();
+}
+
+TEST_F(ClusterAgentTest, ConfigMapsAndSecretsReachContainersAndRefusedPodsSayWhy) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(1));
+  ASSERT_NO_FATAL_FAILURE(Apply(kConfig));
+
+  // The ConfigMap "later" does not exist yet: the pod waits, saying why.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto p = GetPod(admin(), "reader");
+        return p && p->status().reason() == "CreateContainerConfigError" &&
+               p->status().message().find("configmap \"later\" not found") != std::string::npos;
+      },
+      30s));
+  // A pod the agent cannot honour fails with the field that stops it.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto p = GetPod(admin(), "hostport");
+        return p && p->status().phase() == "Failed" &&
+               p->status().reason() == "PodSpecUnsupported" &&
+               p->status().message().find("hostPort: not supported by berth-agent") !=
+                   std::string::npos;
+      },
+      30s));
+
+  ASSERT_NO_FATAL_FAILURE(
+      Apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: later}\ndata: {word: world}\n"));
+  std::optional<v1::Pod> done;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        done = GetPod(admin(), "reader");
+        return done && done->status().phase() == "Succeeded";
+      },
+      60s))
+      << (done ? done->status().DebugString() : "no pod");
+  ASSERT_EQ(done->status().container_statuses_size(), 1);
+  EXPECT_EQ(LogText(done->status().container_statuses(0).log_path()), "hello s3cret world\n");
+  // Secrets are copied to the node's /run (tmpfs in production), not its state dir.
+  EXPECT_TRUE(std::filesystem::exists(nodes_[0].dir / "run" / "cluster-config" / "default" /
+                                      "secrets" / "creds" / "password"));
+}
+
+TEST_F(ClusterAgentTest, AgentRestartKeepsItsPodsAndCatchesUpOnWhatChangedMeanwhile) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(1));
+  ASSERT_NO_FATAL_FAILURE(Apply(kWeb));
+  ASSERT_TRUE(WaitFor([&] { return CountReady(Pods("app=web")) == 3; }, 90s));
+  std::map<std::string, int32_t> pids;  // pod name -> container pid
+  for (const auto& p : Pods("app=web"))
+    pids[p.metadata().name()] = p.status().container_statuses(0).pid();
+
+  StopAgent(0);
+  // While the agent is away: one pod is deleted (it stays Terminating:
+  // only its node may finish that).
+  const std::string victim = pids.begin()->first;
+  v1::DeleteRequest del;
+  del.mutable_key()->set_kind("Pod");
+  del.mutable_key()->set_namespace_("default");
+  del.mutable_key()->set_name(victim);
+  ASSERT_OK(StatusOf(admin().Delete(del)));
+  std::this_thread::sleep_for(1s);
+  ASSERT_TRUE(GetPod(admin(), victim).has_value()) << "finished without its node";
+
+  StartAgent(0);
+  EXPECT_TRUE(WaitFor([&] { return !GetPod(admin(), victim).has_value(); }, 30s))
+      << "the restarted agent stopped the deleted pod and finished its deletion";
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto pods = Pods("app=web");
+        return pods.size() == 3 && CountReady(pods) == 3;
+      },
+      60s));
+  for (const auto& p : Pods("app=web")) {
+    auto it = pids.find(p.metadata().name());
+    if (it == pids.end()) continue;  // the replacement
+    EXPECT_EQ(p.status().container_statuses(0).pid(), it->second)
+        << p.metadata().name() << " was adopted, not restarted";
+    EXPECT_EQ(p.status().container_statuses(0).restart_count(), 0);
   }
 }
 
