@@ -2,9 +2,11 @@
 #include <sstream>
 
 #include "berth/control/auth.h"
-#include "berth/control/pki.h"
+#include "berth/pki/pki.h"
 
 namespace berth::control {
+
+using pki::ReadCertificate;
 namespace {
 
 // One CSV line with double-quoted fields (the groups column holds commas).

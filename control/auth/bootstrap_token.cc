@@ -2,9 +2,12 @@
 #include <openssl/crypto.h>
 
 #include "berth/control/auth.h"
-#include "berth/control/pki.h"
+#include "berth/pki/pki.h"
 
 namespace berth::control {
+
+using pki::NewBootstrapToken;
+using pki::ParseBootstrapToken;
 namespace {
 
 constexpr std::string_view kSystemNamespace = "berth-system";

@@ -15,12 +15,20 @@
 #include "berth/common/log.h"
 #include "berth/control/auth.h"
 #include "berth/control/control_plane.h"
-#include "berth/control/pki.h"
 #include "berth/control/registry.h"
 #include "berth/control/secret_box.h"
 #include "berth/control/store.h"
+#include "berth/pki/pki.h"
 
 namespace berth::control {
+
+using pki::CreateCa;
+using pki::IssueCertificate;
+using pki::IssueOptions;
+using pki::kClusterCaName;
+using pki::PublicKeyPin;
+using pki::Subject;
+using pki::WriteFileSecure;
 namespace {
 
 std::atomic<bool> g_stop{false};

@@ -23,13 +23,15 @@
 #include "berth/control/controllers/resource_quota.h"
 #include "berth/control/controllers/service_admission.h"
 #include "berth/control/informer.h"
-#include "berth/control/pki.h"
 #include "berth/control/registry.h"
 #include "berth/control/scheduling/scheduler_service.h"
 #include "berth/control/secret_box.h"
 #include "berth/control/store.h"
+#include "berth/pki/pki.h"
 
 namespace berth::control {
+
+using pki::Certificate;
 namespace {
 
 Result<std::string> ReadFile(const std::filesystem::path& path) {

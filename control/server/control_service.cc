@@ -7,6 +7,10 @@
 #include "berth/api/kinds.h"
 
 namespace berth::control {
+
+using pki::IssueOptions;
+using pki::SignCsr;
+using pki::Subject;
 namespace {
 
 using api::ToGrpcStatus;

@@ -12,7 +12,7 @@
 #include <openssl/x509.h>
 
 #include "berth/common/unique_fd.h"
-#include "berth/control/pki.h"
+#include "berth/pki/pki.h"
 
 namespace berth::nodeagent {
 namespace {
@@ -81,7 +81,7 @@ Result<std::string> DiscoverCa(const std::string& address, const std::string& pi
   for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
     X509* cert = sk_X509_value(chain, i);
     std::string pem = Pem(cert);
-    if (pem.empty() || !control::VerifyPublicKeyPin(pem, pin).ok()) continue;
+    if (pem.empty() || !pki::VerifyPublicKeyPin(pem, pin).ok()) continue;
     Key key(X509_get_pubkey(cert));
     if (leaf == nullptr || !key || X509_verify(leaf, key.get()) != 1) {
       return Error::Sys(EACCES, address + ": its certificate is not signed by the pinned CA");
@@ -101,15 +101,14 @@ Result<api::ClientCredentials> JoinCluster(const JoinOptions& o) {
     }
     BERTH_ASSIGN_OR_RETURN(ca, DiscoverCa(o.address, o.ca_pin));
   } else if (!o.ca_pin.empty()) {
-    if (auto st = control::VerifyPublicKeyPin(ca, o.ca_pin); !st.ok()) {
+    if (auto st = pki::VerifyPublicKeyPin(ca, o.ca_pin); !st.ok()) {
       return std::move(st).error().Wrap("join " + o.address +
                                         ": the CA does not match --ca-cert-hash");
     }
   }
-  auto key = control::GeneratePrivateKey();
+  auto key = pki::GeneratePrivateKey();
   if (!key.ok()) return std::move(key).error().Wrap("join: node key");
-  auto csr =
-      control::CreateCsr(*key, {std::string("system:node:") + o.node_name, {"system:nodes"}});
+  auto csr = pki::CreateCsr(*key, {std::string("system:node:") + o.node_name, {"system:nodes"}});
   if (!csr.ok()) return std::move(csr).error().Wrap("join: certificate request");
   auto client = api::ControlClient::Connect(o.address, {.ca_pem = ca, .token = o.token});
   if (!client.ok()) return client.error();

@@ -17,9 +17,9 @@
 #include "berth/api/control_client.h"
 #include "berth/control/auth.h"
 #include "berth/control/control_plane.h"
-#include "berth/control/pki.h"
 #include "berth/control/registry.h"
 #include "berth/control/secret_box.h"
+#include "berth/pki/pki.h"
 
 namespace berth::control {
 
@@ -33,19 +33,19 @@ class HollowCluster : public ::testing::Test {
     dir_ = tmpl;
     const auto tls = dir_ / "tls";
     std::filesystem::create_directories(tls);
-    auto ca = CreateCa(std::string(kClusterCaName));
+    auto ca = pki::CreateCa(std::string(pki::kClusterCaName));
     ASSERT_OK(ca);
     ca_ = *ca;
-    IssueOptions server;
+    pki::IssueOptions server;
     server.server = true;
     server.client = false;
     server.ip_addresses = {"127.0.0.1"};
-    auto server_cert = IssueCertificate(*ca, Subject{"berth-control", {}}, server);
+    auto server_cert = pki::IssueCertificate(*ca, pki::Subject{"berth-control", {}}, server);
     ASSERT_OK(server_cert);
-    ASSERT_OK(WriteFileSecure(tls / "ca.crt", ca->cert_pem, 0644));
-    ASSERT_OK(WriteFileSecure(tls / "ca.key", ca->key_pem, 0600));
-    ASSERT_OK(WriteFileSecure(tls / "server.crt", server_cert->cert_pem, 0644));
-    ASSERT_OK(WriteFileSecure(tls / "server.key", server_cert->key_pem, 0600));
+    ASSERT_OK(pki::WriteFileSecure(tls / "ca.crt", ca->cert_pem, 0644));
+    ASSERT_OK(pki::WriteFileSecure(tls / "ca.key", ca->key_pem, 0600));
+    ASSERT_OK(pki::WriteFileSecure(tls / "server.crt", server_cert->cert_pem, 0644));
+    ASSERT_OK(pki::WriteFileSecure(tls / "server.key", server_cert->key_pem, 0600));
     ASSERT_OK(SecretBox::GenerateKeyFile(dir_ / "encryption.key"));
 
     ControlPlaneOptions& o = options_;
@@ -147,7 +147,7 @@ class HollowCluster : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
-  Certificate ca_;
+  pki::Certificate ca_;
   ControlPlaneOptions options_;
   std::unique_ptr<ControlPlane> plane_;
   std::string address_;

@@ -17,9 +17,16 @@
 
 #include "test_support.h"
 
-#include "berth/control/pki.h"
+#include "berth/pki/pki.h"
 
 namespace berth::control {
+
+using pki::Certificate;
+using pki::CreateCa;
+using pki::IssueCertificate;
+using pki::IssueOptions;
+using pki::kClusterCaName;
+using pki::Subject;
 namespace {
 
 constexpr char kMethod[] = "/berth.test.Peer/Name";

@@ -1,4 +1,4 @@
-#include "berth/control/pki.h"
+#include "berth/pki/pki.h"
 
 #include <sys/stat.h>
 
@@ -22,6 +22,27 @@
 #include "berth/common/file.h"
 
 namespace berth::control {
+
+using pki::Certificate;
+using pki::CreateCa;
+using pki::CreateCsr;
+using pki::GeneratePrivateKey;
+using pki::IssueCertificate;
+using pki::IssueOptions;
+using pki::kClusterCaName;
+using pki::NewBootstrapToken;
+using pki::ParseBootstrapToken;
+using pki::PkiFiles;
+using pki::PublicKeyPin;
+using pki::ReadCertificate;
+using pki::ReadCertificateFiles;
+using pki::ReadCsr;
+using pki::SignCsr;
+using pki::Subject;
+using pki::VerifyCertificate;
+using pki::VerifyPublicKeyPin;
+using pki::WriteCertificateFiles;
+using pki::WriteFileSecure;
 namespace {
 
 namespace fs = std::filesystem;

@@ -19,8 +19,8 @@
 
 #include "berth/control/audit_log.h"
 #include "berth/control/auth.h"
-#include "berth/control/pki.h"
 #include "berth/control/registry.h"
+#include "berth/pki/pki.h"
 
 namespace berth::control {
 
@@ -29,7 +29,7 @@ struct ControlServiceOptions {
   const Authorizer* authorizer = nullptr;        // required
   AuditLog* audit = nullptr;                     // optional
   // Signs joining nodes' certificates; without it Join is UNIMPLEMENTED.
-  const Certificate* ca = nullptr;
+  const pki::Certificate* ca = nullptr;
 };
 
 class ControlService final : public v1::Control::Service {

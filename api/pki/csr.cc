@@ -6,11 +6,11 @@
 
 #include "openssl_handles.h"
 
-#include "berth/control/pki.h"
+#include "berth/pki/pki.h"
 
-namespace berth::control {
+namespace berth::pki {
 
-namespace pki_internal {
+namespace detail {
 
 // NIST SP 800-57's floor for keys in use today: 112 bits (RSA 2048, P-224).
 // A node could otherwise get a certificate for a key anyone can factor.
@@ -34,9 +34,9 @@ Result<X509ReqPtr> ParseVerifiedCertRequest(const std::string& pem) {
   return req;
 }
 
-}  // namespace pki_internal
+}  // namespace detail
 
-using namespace pki_internal;
+using namespace detail;
 
 Result<std::string> GeneratePrivateKey() {
   BERTH_ASSIGN_OR_RETURN(PkeyPtr key, NewEcKey());
@@ -68,4 +68,4 @@ Result<Subject> ReadCsr(const std::string& csr_pem) {
   return SubjectFromName(X509_REQ_get_subject_name(req.get())).Wrap("certificate request");
 }
 
-}  // namespace berth::control
+}  // namespace berth::pki

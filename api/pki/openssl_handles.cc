@@ -4,7 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-namespace berth::control::pki_internal {
+namespace berth::pki::detail {
 namespace {
 
 // PEM inputs come from files and from the network (a joining node's CSR);
@@ -183,4 +183,4 @@ std::string Hex(const unsigned char* data, size_t size) {
   return out;
 }
 
-}  // namespace berth::control::pki_internal
+}  // namespace berth::pki::detail

@@ -12,9 +12,9 @@
 
 #include "berth/common/file.h"
 #include "berth/common/unique_fd.h"
-#include "berth/control/pki.h"
+#include "berth/pki/pki.h"
 
-namespace berth::control {
+namespace berth::pki {
 namespace {
 
 // A key file (a few hundred bytes of PEM) is never near this; an attacker
@@ -112,7 +112,7 @@ Status WriteCertificateFiles(const Certificate& cert, const std::filesystem::pat
 
 Result<Certificate> ReadCertificateFiles(const std::filesystem::path& cert_path,
                                          const std::filesystem::path& key_path) {
-  using namespace pki_internal;
+  using namespace detail;
   const std::string ctx = "read " + cert_path.string() + " and " + key_path.string();
   Certificate out;
   auto cert_pem = ReadFile(cert_path);
@@ -135,4 +135,4 @@ Result<Certificate> ReadCertificateFiles(const std::filesystem::path& cert_path,
   return out;
 }
 
-}  // namespace berth::control
+}  // namespace berth::pki

@@ -12,11 +12,11 @@
 
 #include "openssl_handles.h"
 
-#include "berth/control/pki.h"
+#include "berth/pki/pki.h"
 
-namespace berth::control {
+namespace berth::pki {
 
-using namespace pki_internal;
+using namespace detail;
 
 namespace {
 
@@ -128,4 +128,4 @@ Status VerifyPublicKeyPin(const std::string& cert_pem, std::string_view pin) {
   return Ok();
 }
 
-}  // namespace berth::control
+}  // namespace berth::pki

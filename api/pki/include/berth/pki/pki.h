@@ -39,7 +39,7 @@
 
 #include "berth/common/error.h"
 
-namespace berth::control {
+namespace berth::pki {
 
 // The CA common name `berth-control init` uses.
 inline constexpr std::string_view kClusterCaName = "berth-ca";
@@ -169,4 +169,4 @@ Status WriteCertificateFiles(const Certificate& cert, const std::filesystem::pat
 Result<Certificate> ReadCertificateFiles(const std::filesystem::path& cert_path,
                                          const std::filesystem::path& key_path);
 
-}  // namespace berth::control
+}  // namespace berth::pki

@@ -21,9 +21,9 @@
 #include <openssl/x509v3.h>
 
 #include "berth/common/error.h"
-#include "berth/control/pki.h"
+#include "berth/pki/pki.h"
 
-namespace berth::control::pki_internal {
+namespace berth::pki::detail {
 
 template <typename T, void (*Free)(T*)>
 struct OpenSslDeleter {
@@ -95,4 +95,4 @@ std::string DescribeSubject(const Subject& subject);
 // Lowercase hex.
 std::string Hex(const unsigned char* data, size_t size);
 
-}  // namespace berth::control::pki_internal
+}  // namespace berth::pki::detail

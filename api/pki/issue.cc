@@ -11,11 +11,11 @@
 
 #include "openssl_handles.h"
 
-#include "berth/control/pki.h"
+#include "berth/pki/pki.h"
 
-namespace berth::control {
+namespace berth::pki {
 
-using namespace pki_internal;
+using namespace detail;
 
 namespace {
 
@@ -268,4 +268,4 @@ Result<Certificate> IssueCertificate(const Certificate& ca, const Subject& subje
   return issue().Wrap("issue certificate for " + DescribeSubject(subject));
 }
 
-}  // namespace berth::control
+}  // namespace berth::pki

@@ -8,9 +8,9 @@
 
 #include "openssl_handles.h"
 
-#include "berth/control/pki.h"
+#include "berth/pki/pki.h"
 
-namespace berth::control {
+namespace berth::pki {
 namespace {
 
 constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -32,7 +32,7 @@ Result<std::string> NewBootstrapToken() {
   while (token.size() < kTokenLength) {
     if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
       OPENSSL_cleanse(token.data(), token.size());
-      return pki_internal::OpenSslError("new bootstrap token: RAND_bytes");
+      return detail::OpenSslError("new bootstrap token: RAND_bytes");
     }
     for (unsigned char b : random) {
       if (token.size() == kTokenLength) break;
@@ -63,4 +63,4 @@ Result<std::pair<std::string, std::string>> ParseBootstrapToken(std::string_view
                                              token.substr(kIdLength + 1));
 }
 
-}  // namespace berth::control
+}  // namespace berth::pki
