@@ -5,8 +5,10 @@
 #include <set>
 
 #include "registry_internal.h"
+#include "watch_cache.h"
 
 #include "berth/api/kinds.h"
+#include "berth/common/log.h"
 #include "berth/control/registry.h"
 #include "berth/control/selector.h"
 
@@ -171,12 +173,18 @@ class ObjectWatchImpl : public ObjectWatch {
         revision_(revision),
         listed_(listed) {}
 
-  Status Start(std::string_view prefix, std::string_view end, int64_t from,
-               std::vector<v1::Object> initial) {
+  void Queue(std::vector<v1::Object> initial) {
     for (auto& object : initial) {
       known_.insert(api::MetaOf(object).name() + "\n" + api::MetaOf(object).namespace_());
       pending_.push_back({ObjectEvent::Type::kAdded, std::move(object), revision_});
     }
+  }
+
+  // Events from the shared watch cache.
+  void Follow(std::shared_ptr<detail::CacheSubscription> sub) { sub_ = std::move(sub); }
+
+  // Events from a store watch of its own (a revision older than the cache).
+  Status Follow(std::string_view prefix, std::string_view end, int64_t from) {
     auto stream = registry_.store_.Watch(prefix, end, from);
     if (!stream.ok()) {
       if (stream.error().err() == ESTALE) {
@@ -198,41 +206,57 @@ class ObjectWatchImpl : public ObjectWatch {
       pending_.clear();
       return out;
     }
-    auto events = stream_->Next(timeout);
-    if (!events.ok()) return events.error();
+    std::vector<detail::DecodedEvent> events;
+    if (sub_) {
+      BERTH_ASSIGN_OR_RETURN(events, sub_->Next(timeout));
+    } else {
+      BERTH_ASSIGN_OR_RETURN(auto raw, stream_->Next(timeout));
+      for (const auto& e : raw) {
+        BERTH_ASSIGN_OR_RETURN(v1::Object object, registry_.Decode(where_, e.kv));
+        detail::DecodedEvent d;
+        d.deleted = e.type == Event::Type::kDelete;
+        d.object = std::make_shared<const v1::Object>(std::move(object));
+        d.mod_revision = e.kv.mod_revision;
+        d.create_revision = e.kv.create_revision;
+        events.push_back(std::move(d));
+      }
+    }
     std::vector<ObjectEvent> out;
-    for (const auto& e : *events) {
-      revision_ = e.kv.mod_revision;
-      auto object = registry_.Decode(where_, e.kv);
-      if (!object.ok()) return object.error();
-      const auto& meta = api::MetaOf(*object);
+    for (const auto& e : events) {
+      revision_ = e.mod_revision;
+      const v1::Object& object = *e.object;
+      const auto& meta = api::MetaOf(object);
       const std::string id = meta.name() + "\n" + meta.namespace_();
-      const bool matches = filter_.Matches(*object);
+      const bool matches = filter_.Matches(object);
       const bool was = known_.count(id) > 0;
-      if (e.type == Event::Type::kDelete) {
+      if (e.deleted) {
         if (!matches && !was) continue;
         known_.erase(id);
-        api::MutableMeta(*object)->set_resource_version(std::to_string(e.kv.mod_revision));
-        out.push_back({ObjectEvent::Type::kDeleted, std::move(*object), e.kv.mod_revision});
+        v1::Object gone = object;
+        api::MutableMeta(gone)->set_resource_version(std::to_string(e.mod_revision));
+        out.push_back({ObjectEvent::Type::kDeleted, std::move(gone), e.mod_revision});
         continue;
       }
       if (matches) {
         known_.insert(id);
         // Without an initial list the watcher's view is unknown: an object
         // created before the watch is reported as modified, as Kubernetes does.
-        const bool added = !was && (listed_ || e.kv.create_revision == e.kv.mod_revision);
-        out.push_back({added ? ObjectEvent::Type::kAdded : ObjectEvent::Type::kModified,
-                       std::move(*object), e.kv.mod_revision});
+        const bool added = !was && (listed_ || e.create_revision == e.mod_revision);
+        out.push_back({added ? ObjectEvent::Type::kAdded : ObjectEvent::Type::kModified, object,
+                       e.mod_revision});
       } else if (was) {
         // Stopped matching the selector: gone from the watcher's view.
         known_.erase(id);
-        out.push_back({ObjectEvent::Type::kDeleted, std::move(*object), e.kv.mod_revision});
+        out.push_back({ObjectEvent::Type::kDeleted, object, e.mod_revision});
       }
     }
     return out;
   }
 
-  void Cancel() override { stream_->Cancel(); }
+  void Cancel() override {
+    if (sub_) sub_->Cancel();
+    if (stream_) stream_->Cancel();
+  }
   int64_t Revision() const override { return revision_; }
 
  private:
@@ -241,10 +265,44 @@ class ObjectWatchImpl : public ObjectWatch {
   Filter filter_;
   int64_t revision_;
   bool listed_;
+  std::shared_ptr<detail::CacheSubscription> sub_;
   std::unique_ptr<WatchStream> stream_;
   std::deque<ObjectEvent> pending_;
   std::set<std::string> known_;
 };
+
+namespace {
+
+// The node a Pod watch selects with spec.nodeName=<node>: its index in the
+// watch cache. "" when it selects no single node.
+std::string SelectedNode(const api::KindInfo& kind, const Filter& filter) {
+  if (kind.kind != "Pod") return "";
+  for (const auto& f : filter.fields) {
+    if (f.field == "spec.nodeName" && f.equals && !f.value.empty()) return f.value;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::shared_ptr<detail::WatchCache> Registry::CacheFor(const api::KindInfo& kind) {
+  if (options_.watch_cache_events == 0) return nullptr;
+  std::lock_guard lock(caches_mu_);
+  auto& cache = caches_[std::string(kind.kind)];
+  if (cache) return cache;
+  const Resolved where{&kind, "", "", ""};
+  auto created = std::make_shared<detail::WatchCache>(
+      store_, detail::KindPrefix(kind, ""),
+      [this, where](const KeyValue& kv) { return Decode(where, kv); }, options_.watch_cache_events);
+  if (auto st = created->Start(); !st.ok()) {
+    log::Warn("watch cache unavailable; watches read the store",
+              {{"kind", std::string(kind.kind)}, {"error", st.error().ToString()}});
+    caches_.erase(std::string(kind.kind));
+    return nullptr;
+  }
+  cache = created;
+  return cache;
+}
 
 Result<std::unique_ptr<ObjectWatch>> Registry::Watch(const WatchOptions& options) {
   const api::KindInfo* kind = api::FindKind(options.kind);
@@ -256,8 +314,9 @@ Result<std::unique_ptr<ObjectWatch>> Registry::Watch(const WatchOptions& options
   const std::string ns =
       options.all_namespaces ? "" : (options.namespace_.empty() ? "default" : options.namespace_);
   const std::string prefix = detail::KindPrefix(*kind, ns);
+  // The cache first, so that a list read now is within what it holds.
+  auto cache = CacheFor(*kind);
   std::vector<v1::Object> initial;
-  int64_t from = options.after_revision + 1;
   int64_t revision = options.after_revision;
   const bool listed = options.after_revision == 0;
   if (listed) {
@@ -269,13 +328,21 @@ Result<std::unique_ptr<ObjectWatch>> Registry::Watch(const WatchOptions& options
     if (!list.ok()) return list.error();
     initial = std::move(list->items);
     revision = list->revision;
-    from = list->revision + 1;
   }
+  const std::string node = SelectedNode(*kind, *filter);
   auto watch = std::make_unique<ObjectWatchImpl>(*this, Resolved{kind, ns, "", ""},
                                                  std::move(*filter), revision, listed);
-  if (auto st = watch->Start(prefix, PrefixEnd(prefix), from, std::move(initial)); !st.ok()) {
+  std::shared_ptr<detail::CacheSubscription> sub;
+  if (cache) {
+    auto subscribed = cache->Subscribe(revision, ns, node);
+    if (subscribed.ok()) sub = std::move(*subscribed);
+  }
+  if (sub) {
+    watch->Follow(std::move(sub));
+  } else if (auto st = watch->Follow(prefix, PrefixEnd(prefix), revision + 1); !st.ok()) {
     return st.error();
   }
+  watch->Queue(std::move(initial));
   return std::unique_ptr<ObjectWatch>(std::move(watch));
 }
 

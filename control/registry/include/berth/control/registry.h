@@ -22,7 +22,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +44,9 @@ namespace berth::control {
 
 class SecretBox;
 class Registry;
+namespace detail {
+class WatchCache;
+}
 
 struct ObjectKey {
   std::string kind;  // "Pod", or any name FindKind accepts
@@ -131,6 +136,9 @@ class Admission {
 struct RegistryOptions {
   // Required to store Secrets; without it they are refused.
   const SecretBox* secrets = nullptr;
+  // Events each kind's watch cache keeps for watches that start a little
+  // in the past; 0: no cache, every watch reads the store itself.
+  size_t watch_cache_events = 10000;
   std::function<std::chrono::system_clock::time_point()> now = [] {
     return std::chrono::system_clock::now();
   };
@@ -185,10 +193,15 @@ class Registry {
                             int64_t expect_mod, bool dry_run);
   Status CheckNamespace(const v1::Object& object);
 
+  // The kind's shared watch cache, started on first use; null when off.
+  std::shared_ptr<detail::WatchCache> CacheFor(const api::KindInfo& kind);
+
   friend class ObjectWatchImpl;
   Store& store_;
   RegistryOptions options_;
   std::vector<std::unique_ptr<Admission>> admissions_;
+  std::mutex caches_mu_;
+  std::map<std::string, std::shared_ptr<detail::WatchCache>> caches_;  // by kind
 };
 
 // The object's store key; "" for an object without kind or name.
