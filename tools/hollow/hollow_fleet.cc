@@ -67,8 +67,10 @@ Status HollowFleet::Start() {
                   {{"node", n->session->name()}, {"error", st.error().ToString()}});
     });
   }
-  reporter_ = std::thread([this] { ReportLoop(); });
-  leaser_ = std::thread([this] { LeaseLoop(); });
+  for (int w = 0; w < std::max(1, options_.workers); ++w) {
+    reporters_.emplace_back([this] { ReportLoop(); });
+    leasers_.emplace_back([this, w] { LeaseLoop(w); });
+  }
   return {};
 }
 
@@ -79,8 +81,12 @@ void HollowFleet::Stop() {
   for (auto& n : nodes_) {
     if (n->watcher.joinable()) n->watcher.join();
   }
-  if (reporter_.joinable()) reporter_.join();
-  if (leaser_.joinable()) leaser_.join();
+  for (auto* pool : {&reporters_, &leasers_}) {
+    for (auto& t : *pool) {
+      if (t.joinable()) t.join();
+    }
+    pool->clear();
+  }
 }
 
 void HollowFleet::Freeze(const std::string& node) {
@@ -198,12 +204,14 @@ void HollowFleet::Apply(const Report& report) {
   if (st.ok()) running_.insert(uid);
 }
 
-void HollowFleet::LeaseLoop() {
+void HollowFleet::LeaseLoop(int worker) {
+  const size_t stride = static_cast<size_t>(std::max(1, options_.workers));
   auto next = std::chrono::steady_clock::now() + options_.lease_period;
   while (!stop_) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (std::chrono::steady_clock::now() < next) continue;
-    for (auto& n : nodes_) {
+    for (size_t i = static_cast<size_t>(worker); i < nodes_.size(); i += stride) {
+      auto& n = nodes_[i];
       if (n->frozen || stop_) continue;
       if (auto st = n->session->RenewLease(); !st.ok()) {
         log::Warn("hollow: renew lease",

@@ -6,8 +6,8 @@
 // (10.<node>.x.y). Freeze(node) simulates a dead node: no more lease
 // renewals, status reports or deletions from it.
 //
-// Thread-safe. Threads: one pod watch per node, one lease thread, one
-// worker for delayed status reports.
+// Thread-safe. Threads: one pod watch per node, and `workers` threads each
+// for leases and for delayed status reports.
 #pragma once
 
 #include <atomic>
@@ -35,6 +35,9 @@ struct HollowOptions {
   int64_t cpu_milli = 4000;
   int64_t memory_bytes = 16LL << 30;
   int64_t pods = 110;
+  // Threads reporting pod status and renewing leases (each renews the
+  // leases of every workers-th node): a fleet of thousands needs several.
+  int workers = 4;
   std::map<std::string, std::string> labels;
 };
 
@@ -69,7 +72,7 @@ class HollowFleet {
   };
   void OnPodEvent(int node, const v1::WatchEvent& event);
   void ReportLoop();
-  void LeaseLoop();
+  void LeaseLoop(int worker);
   void Apply(const Report& report);
 
   HollowOptions options_;
@@ -81,8 +84,8 @@ class HollowFleet {
   std::set<std::string> running_;  // pod uids reported Running
   std::set<std::string> pending_;  // pod uids with a report queued
   std::atomic<bool> stop_{false};
-  std::thread reporter_;
-  std::thread leaser_;
+  std::vector<std::thread> reporters_;  // options_.workers each
+  std::vector<std::thread> leasers_;
 };
 
 }  // namespace berth::hollow
