@@ -42,13 +42,29 @@ class ConfigParser : public detail::YamlReader {
   Result<AgentConfig> Parse(const YAML::Node& root) const {
     AgentConfig c;
     if (!root || root.IsNull()) return c;
-    BERTH_TRY(
-        Keys(root, "",
-             {"nodeName",         "manifestDir", "stateDir",         "runDir",     "configDir",
-              "logDir",           "imageStore",  "registriesConfig", "cgroupRoot", "socket",
-              "httpListen",       "shim",        "network",          "reserved",   "maxPods",
-              "restartBackoff",   "logs",        "nodeIP",           "bpfPinDir",  "serviceCgroup",
-              "nodePortInterface"}));
+    BERTH_TRY(Keys(root, "", {"nodeName",
+                              "manifestDir",
+                              "stateDir",
+                              "runDir",
+                              "configDir",
+                              "logDir",
+                              "imageStore",
+                              "registriesConfig",
+                              "cgroupRoot",
+                              "socket",
+                              "httpListen",
+                              "shim",
+                              "network",
+                              "reserved",
+                              "maxPods",
+                              "restartBackoff",
+                              "logs",
+                              "nodeIP",
+                              "bpfPinDir",
+                              "serviceCgroup",
+                              "nodePortInterface",
+                              "clusterDNS",
+                              "clusterDomain"}));
     if (root["nodeName"]) {
       BERTH_ASSIGN_OR_RETURN(c.node_name, String(root["nodeName"], "nodeName"));
     }
@@ -69,7 +85,8 @@ class ConfigParser : public detail::YamlReader {
     }
     for (auto [key, out] :
          {std::pair{"nodeIP", &c.node_ip}, std::pair{"serviceCgroup", &c.service_cgroup},
-          std::pair{"nodePortInterface", &c.node_port_interface}}) {
+          std::pair{"nodePortInterface", &c.node_port_interface},
+          std::pair{"clusterDNS", &c.cluster_dns}, std::pair{"clusterDomain", &c.cluster_domain}}) {
       if (root[key]) {
         BERTH_ASSIGN_OR_RETURN(*out, String(root[key], key));
       }
@@ -77,6 +94,11 @@ class ConfigParser : public detail::YamlReader {
     if (!c.node_ip.empty()) {
       if (auto ip = IpAddress::Parse(c.node_ip); !ip.ok())
         return Fail("nodeIP", ip.error().message());
+    }
+    if (!c.cluster_dns.empty()) {
+      if (auto ip = IpAddress::Parse(c.cluster_dns); !ip.ok()) {
+        return Fail("clusterDNS", ip.error().message());
+      }
     }
     BERTH_TRY(Path(root, "bpfPinDir", &c.bpf_pin_dir));
     if (root["maxPods"]) {

@@ -47,6 +47,10 @@ struct AgentConfig {
   std::filesystem::path bpf_pin_dir;
   std::string service_cgroup;
   std::string node_port_interface;
+  // Cluster DNS: the node-local address pods resolve with (on the node's
+  // loopback; "" : off) and the cluster domain.
+  std::string cluster_dns = "169.254.20.10";
+  std::string cluster_domain = "cluster.local";
   // Pods also come from berth-control (Agent::SetClusterPods): set by
   // `berth-agent run` on a node that joined a cluster, not by the file.
   bool cluster = false;

@@ -146,6 +146,12 @@ void ClusterAgent::Prepare(Entry& e) {
     return;
   }
   manifest->config_dir = options_.config_root / manifest->namespace_;
+  if (!options_.cluster_dns.empty()) {
+    // As kubelet writes it for dnsPolicy ClusterFirst.
+    const std::string& d = options_.cluster_domain;
+    manifest->resolv_conf = "search " + manifest->namespace_ + ".svc." + d + " svc." + d + " " + d +
+                            "\nnameserver " + options_.cluster_dns + "\noptions ndots:5\n";
+  }
   ClusterPod cp;
   cp.api_json = api::EncodeJson([&] {
     v1::Object o;

@@ -44,6 +44,10 @@ struct ClusterAgentOptions {
   std::chrono::seconds lease_interval{10};
   std::chrono::seconds node_status_interval{60};
   std::chrono::seconds config_retry{2};
+  // Pods resolve through the cluster DNS at this address ("" : the node's
+  // resolv.conf), with Kubernetes' search path in `cluster_domain`.
+  std::string cluster_dns;
+  std::string cluster_domain = "cluster.local";
 };
 
 class ClusterAgent {

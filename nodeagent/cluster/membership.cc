@@ -13,6 +13,7 @@
 #include "berth/common/file.h"
 #include "berth/common/log.h"
 #include "berth/netns/namespace.h"
+#include "berth/netns/pod_network.h"
 
 namespace berth::nodeagent {
 namespace {
@@ -153,12 +154,28 @@ Status Membership::Start(Agent& agent, const AgentConfig& config) {
       BERTH_TRY(netns::InNetns(ns.get(), open));
     }
   }
-  services_ =
-      std::make_unique<ServiceSync>(*client_, config.node_name, lb_.get(), node_port_.get());
+  if (!config.cluster_dns.empty()) {
+    // The cluster DNS on the node's loopback, answering from the same
+    // Services and Endpoints; other names go to the node's resolvers.
+    BERTH_ASSIGN_OR_RETURN(IpAddress dns_ip, IpAddress::Parse(config.cluster_dns));
+    BERTH_TRY(netns::AddLocalAddress(config.network.node_netns,
+                                     IpPrefix{dns_ip, dns_ip.is_v4() ? 32 : 128}));
+    dns_table_ = std::make_unique<dns::DnsTable>(config.cluster_domain);
+    dns::DnsServerOptions o;
+    o.listen_address = dns_ip;
+    o.netns = config.network.node_netns;
+    auto resolv = ReadFile("/etc/resolv.conf");
+    if (resolv.ok()) o.upstreams = dns::ParseResolvConf(*resolv);
+    BERTH_ASSIGN_OR_RETURN(dns_server_, dns::DnsServer::Start(o, *dns_table_));
+  }
+  services_ = std::make_unique<ServiceSync>(*client_, config.node_name, lb_.get(), node_port_.get(),
+                                            dns_table_.get());
   services_->Start();
   ClusterAgentOptions options;
   options.host_ip = config.node_ip;
   options.config_root = config.run_dir / "cluster-config";
+  options.cluster_dns = config.cluster_dns;
+  options.cluster_domain = config.cluster_domain;
   cluster_ = std::make_unique<ClusterAgent>(*client_, *session_, agent, options);
   cluster_->Start();
   return {};
@@ -167,6 +184,7 @@ Status Membership::Start(Agent& agent, const AgentConfig& config) {
 void Membership::Stop() {
   if (cluster_) cluster_->Stop();
   if (services_) services_->Stop();
+  if (dns_server_) dns_server_->Stop();
 }
 
 }  // namespace berth::nodeagent

@@ -16,6 +16,8 @@
 #include "agent.h"
 #include "agent_config.h"
 #include "cluster_agent.h"
+#include "dns_server.h"
+#include "dns_table.h"
 #include "node_session.h"
 #include "service_sync.h"
 
@@ -56,6 +58,8 @@ class Membership {
   std::unique_ptr<NodeSession> session_;
   std::unique_ptr<ebpf::ServiceLb> lb_;
   std::unique_ptr<ebpf::NodePort> node_port_;
+  std::unique_ptr<dns::DnsTable> dns_table_;
+  std::unique_ptr<dns::DnsServer> dns_server_;
   std::unique_ptr<ServiceSync> services_;
   std::unique_ptr<ClusterAgent> cluster_;
 };

@@ -17,8 +17,8 @@ void LogFailure(const Status& s, const std::string& what) {
 }  // namespace
 
 ServiceSync::ServiceSync(api::ControlClient& client, std::string node, ebpf::ServiceLb* lb,
-                         ebpf::NodePort* node_port)
-    : node_(std::move(node)), lb_(lb), node_port_(node_port) {
+                         ebpf::NodePort* node_port, dns::DnsTable* dns)
+    : node_(std::move(node)), lb_(lb), node_port_(node_port), dns_(dns) {
   services_reflector_ =
       std::make_unique<Reflector>(client, ReflectorOptions{"Service", ""},
                                   [this](const ObjectMap& objects, const v1::WatchEvent* event) {
@@ -60,14 +60,18 @@ void ServiceSync::OnServices(const ObjectMap& objects, const v1::WatchEvent* eve
     services_.clear();
     for (const auto& [key, o] : objects) services_[key] = o.service();
     services_listed_ = true;
+    ReplaceDns();
     ApplyAll();
     return;
   }
   const std::string key = Reflector::KeyOf(event->object());
+  const v1::Service& svc = event->object().service();
   if (event->type() == "DELETED") {
     services_.erase(key);
+    if (dns_ != nullptr) dns_->RemoveService(svc.metadata().namespace_(), svc.metadata().name());
   } else {
-    services_[key] = event->object().service();
+    services_[key] = svc;
+    if (dns_ != nullptr) dns_->SetService(svc);
   }
   if (synced_) ApplyOne(key);
 }
@@ -78,16 +82,29 @@ void ServiceSync::OnEndpoints(const ObjectMap& objects, const v1::WatchEvent* ev
     endpoints_.clear();
     for (const auto& [key, o] : objects) endpoints_[key] = o.endpoints();
     endpoints_listed_ = true;
+    ReplaceDns();
     ApplyAll();
     return;
   }
   const std::string key = Reflector::KeyOf(event->object());
+  const v1::Endpoints& ep = event->object().endpoints();
   if (event->type() == "DELETED") {
     endpoints_.erase(key);
+    if (dns_ != nullptr) dns_->RemoveEndpoints(ep.metadata().namespace_(), ep.metadata().name());
   } else {
-    endpoints_[key] = event->object().endpoints();
+    endpoints_[key] = ep;
+    if (dns_ != nullptr) dns_->SetEndpoints(ep);
   }
   if (synced_) ApplyOne(key);
+}
+
+void ServiceSync::ReplaceDns() {
+  if (dns_ == nullptr) return;
+  std::vector<v1::Service> services;
+  std::vector<v1::Endpoints> endpoints;
+  for (const auto& [key, s] : services_) services.push_back(s);
+  for (const auto& [key, e] : endpoints_) endpoints.push_back(e);
+  dns_->Replace(std::move(services), std::move(endpoints));
 }
 
 void ServiceSync::ApplyOne(const std::string& key) {

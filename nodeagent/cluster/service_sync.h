@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "dns_table.h"
 #include "reflector.h"
 #include "service_table.h"
 
@@ -27,9 +28,10 @@ namespace berth::nodeagent {
 
 class ServiceSync {
  public:
-  // `node_port` may be null (NodePort disabled); neither is owned.
+  // `node_port` may be null (NodePort disabled), `dns` too (no cluster
+  // DNS); none is owned.
   ServiceSync(api::ControlClient& client, std::string node, ebpf::ServiceLb* lb,
-              ebpf::NodePort* node_port);
+              ebpf::NodePort* node_port, dns::DnsTable* dns = nullptr);
   ~ServiceSync();
 
   void Start();
@@ -43,11 +45,14 @@ class ServiceSync {
   // Reprograms one Service (gone from both maps: removes its entries).
   void ApplyOne(const std::string& key);
   void ApplyAll();
+  // After a (re)list: the DNS table from both maps; holds mu_.
+  void ReplaceDns();
   void Program(const std::string& key, ServiceTable table);
 
   const std::string node_;
   ebpf::ServiceLb* const lb_;
   ebpf::NodePort* const node_port_;
+  dns::DnsTable* const dns_;
   std::unique_ptr<Reflector> services_reflector_, endpoints_reflector_;
   std::thread services_thread_, endpoints_thread_;
 

@@ -127,6 +127,9 @@ struct PodManifest {
   // pod from berth-control gets its namespace's copies; empty: the node's
   // config_dir (static pods).
   std::filesystem::path config_dir;
+  // The pod's /etc/resolv.conf when set (cluster pods: the cluster DNS and
+  // search path); empty: the node's.
+  std::string resolv_conf;
 };
 
 // `what` names the source in errors ("web.yaml").

@@ -207,8 +207,12 @@ Result<SandboxInfo> PodSandbox::Create(const SandboxConfig& cfg, const PodManife
     s.volumes[v.name] = host;
   }
   BERTH_TRY(WriteFileReplace(s.hosts_file, HostsFile(pod, s.addresses), 0644));
-  auto resolv = ReadFile("/etc/resolv.conf");
-  BERTH_TRY(WriteFileReplace(s.resolv_file, resolv.ok() ? *resolv : "", 0644));
+  if (!pod.resolv_conf.empty()) {
+    BERTH_TRY(WriteFileReplace(s.resolv_file, pod.resolv_conf, 0644));
+  } else {
+    auto resolv = ReadFile("/etc/resolv.conf");
+    BERTH_TRY(WriteFileReplace(s.resolv_file, resolv.ok() ? *resolv : "", 0644));
+  }
   undo.Disarm();
   return s;
 }

@@ -4,6 +4,9 @@
 // Service answers through the nodes' eBPF load balancers, every replica
 // taking a share. A deleted pod is stopped by its agent, its deletion
 // finished, and a replacement serves again.
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -69,6 +72,17 @@ int CountReady(const std::vector<v1::Pod>& pods) {
   return n;
 }
 
+std::pair<int, std::string> Shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return {-1, "popen failed"};
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  const int st = ::pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
 using ClusterAgentTest = ClusterTest;
 
 TEST_F(ClusterAgentTest, DeploymentRunsOnAgentsAndItsServiceAnswersThroughTheEbpfBalancer) {
@@ -119,6 +133,45 @@ TEST_F(ClusterAgentTest, DeploymentRunsOnAgentsAndItsServiceAnswersThroughTheEbp
     EXPECT_TRUE(pod_ips.count(ip)) << ip;
     EXPECT_GT(count, 0u) << "backend " << ip << " served nothing";
   }
+
+  // Cluster DNS: every node answers for the service on its link-local
+  // address, and a pod resolves the short name through its search path.
+  for (const auto& n : nodes_) {
+    auto [rc, out] = Shell("nsenter --net=" + n.netns.string() +
+                           " drill @169.254.20.10 web.default.svc.cluster.local A");
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find(cluster_ip), std::string::npos) << n.name << ": " << out;
+  }
+  ASSERT_NO_FATAL_FAILURE(Apply(R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: resolver}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: docker.io/library/busybox:latest
+    command: [sh, -c, 'cat /etc/resolv.conf; nslookup -type=a web']
+)"));
+  std::optional<v1::Pod> resolver;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto o = admin().Get("Pod", "default", "resolver");
+        if (!o.ok()) return false;
+        resolver = o->pod();
+        return resolver->status().phase() == "Succeeded" || resolver->status().phase() == "Failed";
+      },
+      60s));
+  ASSERT_EQ(resolver->status().container_statuses_size(), 1);
+  const std::string dns_log = LogText(resolver->status().container_statuses(0).log_path());
+  EXPECT_NE(dns_log.find("search default.svc.cluster.local svc.cluster.local cluster.local"),
+            std::string::npos)
+      << dns_log;
+  EXPECT_NE(dns_log.find("nameserver 169.254.20.10"), std::string::npos) << dns_log;
+  EXPECT_NE(dns_log.find("options ndots:5"), std::string::npos) << dns_log;
+  EXPECT_NE(dns_log.find(cluster_ip), std::string::npos) << "nslookup web: " << dns_log;
+  // (busybox's nslookup then also tries the other search domains and exits
+  // 1 for their NXDOMAIN, so the pod's phase says nothing here.)
 
   // NodePort from outside the nodes, on each node's address.
   const int node_port = svc->service().spec().ports(0).node_port();

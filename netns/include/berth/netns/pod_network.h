@@ -118,6 +118,11 @@ class PodNetwork {
   std::unique_ptr<Impl> impl_;
 };
 
+// A node-local service address (the cluster DNS at 169.254.20.10) on the
+// loopback of the node's namespace (empty: the caller's): pods reach it
+// through their gateway, as NodeLocal DNSCache's address. Idempotent.
+Status AddLocalAddress(const std::filesystem::path& node_netns, const IpPrefix& address);
+
 // Pod ids: [A-Za-z0-9][A-Za-z0-9_.-]{0,127}.
 bool IsValidPodId(const std::string& pod);
 
