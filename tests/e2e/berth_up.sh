@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The CLI's path end to end: `berth up --nodes 3` (berth-control and three
+# agents, each node a network namespace), `berth apply -f examples/web`, the
+# rollout watched with `berth rollout status`, the pods spread over the
+# three nodes, the service answering by its DNS name from a pod, scaling to
+# 6 and to 1, a rolling restart with its history and undo, a drained node,
+# then `berth down --purge` leaving nothing behind. Every name carries this
+# run's suffix; the BPF pins live on a private bpffs.
+#   berth_up.sh <berth> <bin-dir...> <mkimage.sh> <examples>
+# Exit 77 (skipped) without root or a cgroup2 mount.
+set -euo pipefail
+berth=$1
+bindir=$2
+mkimage=$3
+examples=$4
+[[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root"; exit 77; }
+unified=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
+[[ -n $unified ]] || { echo "SKIP: no cgroup2 mount"; exit 77; }
+
+work=$(mktemp -d /tmp/berth-e2e-up-XXXXXX)
+sfx=$$
+prefix=bte$sfx
+opts=(--state-dir "$work/state" --run-dir "$work/run" --log-dir "$work/log"
+  --bpf-dir "$work/bpf/berth" --cgroup-root "/berth-e2e-up-$sfx" --prefix "$prefix"
+  --client-config "$work/config")
+cleanup() {
+  set +e
+  if [[ ${1:-} != ok ]]; then
+    echo "---- logs ----"
+    tail -n 30 "$work"/log/*.log 2>/dev/null
+  fi
+  "$berth" down --purge "${opts[@]}" >/dev/null 2>&1
+  umount "$work/bpf" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+B() { "$berth" --config "$work/config" "$@"; }
+
+mkdir -p "$work/bpf"
+mount -t bpf bpf "$work/bpf"
+bash "$mkimage" all "$work/images" >/dev/null
+
+"$berth" up --nodes 3 "${opts[@]}" --port $((16000 + sfx % 10000)) --bin-dir "$bindir" \
+  --image "$work/images/busybox" --image "$work/images/httpd" || fail "berth up"
+[[ $(B get nodes --no-headers | grep -c ' Ready ') -eq 3 ]] || fail "3 Ready nodes: $(B get nodes)"
+
+B apply -f "$examples/web" | tee "$work/apply.out"
+grep -q '^deployment.apps/web created$' "$work/apply.out" || fail "apply output"
+B rollout status deployment/web --timeout 120 | tail -1 | grep -q 'successfully rolled out' ||
+  fail "rollout: $(B get pods -o wide)"
+nodes=$(B get pods -l app=web -o wide --no-headers | awk '{print $7}' | sort -u | wc -l)
+[[ $nodes -eq 3 ]] || fail "replicas on $nodes nodes, want 3: $(B get pods -o wide)"
+# Applying again changes nothing.
+B apply -f "$examples/web" | grep -q 'deployment.apps/web unchanged' || fail "re-apply"
+
+# From a pod: the service by name, through the cluster DNS and the eBPF balancer.
+cat > "$work/client.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: get
+    image: docker.io/library/busybox:latest
+    # busybox's nc: its wget crashes in Debian's busybox-static 1.35.
+    command: [sh, -c, 'for i in 1 2 3 4 5 6 7 8 9 10; do printf "GET / HTTP/1.0\r\nHost: web\r\n\r\n" | nc -w 5 web.default.svc.cluster.local 80 | grep -c "Hello from Berth"; done']
+YAML
+B apply -f "$work/client.yaml" >/dev/null
+for _ in $(seq 120); do
+  phase=$(B get pod client -o json | sed -n 's/.*"phase": "\([A-Za-z]*\)".*/\1/p')
+  [[ $phase == Succeeded || $phase == Failed ]] && break
+  sleep 0.5
+done
+log=$(B get pod client -o json | sed -n 's/.*"logPath": "\([^"]*\)".*/\1/p')
+answers=$(grep -c ' F 1$' "$log" || true)
+[[ $phase == Succeeded && $answers -eq 10 ]] || fail "client pod: $phase, $answers of 10 answers: $(cat "$log")"
+
+# Scale up and down.
+B scale deployment/web --replicas 6 | grep -q 'deployment.apps/web scaled' || fail "scale 6"
+B rollout status deployment/web --timeout 120 >/dev/null || fail "rollout to 6"
+[[ $(B get pods -l app=web --no-headers | grep -c Running) -eq 6 ]] || fail "6 running"
+B scale deployment/web --replicas 1 >/dev/null
+for _ in $(seq 120); do
+  [[ $(B get pods -l app=web --no-headers 2>/dev/null | wc -l) -eq 1 ]] && break
+  sleep 0.5
+done
+[[ $(B get pods -l app=web --no-headers | wc -l) -eq 1 ]] || fail "scale to 1: $(B get pods)"
+B scale deployment/web --replicas 3 >/dev/null
+
+# A rolling restart makes revision 2; undo brings the first template back.
+B rollout restart deployment/web | grep -q 'deployment.apps/web restarted' || fail "restart"
+B rollout status deployment/web --timeout 120 >/dev/null || fail "restart rollout"
+[[ $(B rollout history deployment/web | grep -cE '^[0-9]+ ') -eq 2 ]] || fail "history: $(B rollout history deployment/web)"
+B rollout undo deployment/web | grep -q 'rolled back' || fail "undo"
+B rollout status deployment/web --timeout 120 >/dev/null || fail "undo rollout"
+
+# Drain a node: its pods move to the others.
+B drain node2 --timeout 120 >/dev/null || fail "drain"
+B get pods -l app=web -o wide --no-headers | awk '{print $7}' | grep -qx node2 && fail "pods left on node2"
+B uncordon node2 | grep -q 'node/node2 uncordoned' || fail "uncordon"
+B rollout status deployment/web --timeout 120 >/dev/null || fail "rollout after drain"
+[[ $(B get deploy web --no-headers | awk '{print $2}') == 3/3 ]] || fail "3/3 after drain: $(B get deploy)"
+
+# Errors as kubectl words them.
+err=$(B get pod nope 2>&1) && fail "get of a missing pod succeeded"
+[[ $err == 'Error from server (NotFound): pods "nope" not found' ]] || fail "NotFound: $err"
+err=$(B get gizmos 2>&1) && fail "get of an unknown type succeeded"
+[[ $err == *"doesn't have a resource type \"gizmos\""* ]] || fail "unknown type: $err"
+
+"$berth" down --purge "${opts[@]}" | grep -q 'Berth is down' || fail "down"
+[[ -z $(ls /run/netns 2>/dev/null | grep "^$prefix-") ]] || fail "namespaces left"
+[[ ! -d $unified/berth-e2e-up-$sfx ]] || fail "cgroups left"
+grep -q "$work/state\|$work/run" /proc/self/mounts && fail "mounts left"
+trap - EXIT
+cleanup ok
+echo PASS
