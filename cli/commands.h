@@ -17,6 +17,8 @@ void AddWorkloadCommands(CLI::App& app, const GlobalFlags& global, int* exit_cod
 void AddNodeCommands(CLI::App& app, const GlobalFlags& global, int* exit_code);
 // version, cluster-info, config
 void AddClusterCommands(CLI::App& app, const GlobalFlags& global, int* exit_code);
+// logs
+void AddLogsCommand(CLI::App& app, const GlobalFlags& global, int* exit_code);
 // up, down
 void AddUpCommands(CLI::App& app, int* exit_code);
 

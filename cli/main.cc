@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   AddWorkloadCommands(app, global, &exit_code);
   AddNodeCommands(app, global, &exit_code);
   AddClusterCommands(app, global, &exit_code);
+  AddLogsCommand(app, global, &exit_code);
   AddUpCommands(app, &exit_code);
   berth::log::Options opts;
   opts.level = berth::log::Level::kError;

@@ -73,9 +73,9 @@ for _ in $(seq 120); do
   [[ $phase == Succeeded || $phase == Failed ]] && break
   sleep 0.5
 done
-log=$(B get pod client -o json | sed -n 's/.*"logPath": "\([^"]*\)".*/\1/p')
-answers=$(grep -c ' F 1$' "$log" || true)
-[[ $phase == Succeeded && $answers -eq 10 ]] || fail "client pod: $phase, $answers of 10 answers: $(cat "$log")"
+answers=$(B logs client | grep -cx 1 || true)
+[[ $phase == Succeeded && $answers -eq 10 ]] || fail "client pod: $phase, $answers of 10 answers: $(B logs client)"
+[[ $(B logs client --tail 2 | wc -l) -eq 2 ]] || fail "logs --tail 2"
 
 # Scale up and down.
 B scale deployment/web --replicas 6 | grep -q 'deployment.apps/web scaled' || fail "scale 6"
