@@ -490,6 +490,7 @@ Status Down(const UpOptions& o, bool purge) {
       if (c->current_context == "berth") c->current_context.clear();
       if (c->contexts.empty()) {
         fs::remove(config, ec);
+        fs::remove(config.parent_path(), ec);  // only when empty
       } else {
         (void)SaveClientConfig(*c, config);
       }
