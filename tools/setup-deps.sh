@@ -17,7 +17,7 @@ packages=(
   # runtime tests and benchmarks: test rootfs, peer runtimes, podman
   busybox-static crun runc podman uidmap iproute2 procps time
   docker-registry skopeo umoci apache2-utils containernetworking-plugins
-  prometheus prometheus-node-exporter iptables curl bc ldnsutils
+  prometheus prometheus-node-exporter iptables curl bc ldnsutils jq
   # tools/vmtest: boots Debian's kernel under qemu
   qemu-system-x86 dpkg-dev xz-utils
 )
