@@ -211,7 +211,7 @@ Result<Connection> ResolveConnection(const ClientConfig& config, const std::stri
         "no context chosen: the configuration has no current-context (use --context)");
   }
   const ContextEntry* cx = config.FindContext(c.context);
-  if (cx == nullptr) return Error::Sys(ENOENT, "context \"" + c.context + "\" does not exist");
+  if (cx == nullptr) return Error::Msg("context \"" + c.context + "\" does not exist");
   const ClusterEntry* cluster = config.FindCluster(cx->cluster);
   if (cluster == nullptr) {
     return Error::Sys(
@@ -225,8 +225,7 @@ Result<Connection> ResolveConnection(const ClientConfig& config, const std::stri
   if (!cx->user.empty()) {
     const UserEntry* user = config.FindUser(cx->user);
     if (user == nullptr) {
-      return Error::Sys(ENOENT,
-                        "context \"" + c.context + "\": user \"" + cx->user + "\" does not exist");
+      return Error::Msg("context \"" + c.context + "\": user \"" + cx->user + "\" does not exist");
     }
     if (!user->client_certificate.empty()) {
       BERTH_ASSIGN_OR_RETURN(c.credentials.cert_pem, ReadFile(user->client_certificate));

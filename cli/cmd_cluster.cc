@@ -40,7 +40,10 @@ int ClusterInfo(const GlobalFlags& g) {
 }
 
 Result<ClientConfig> Load(const GlobalFlags& g) {
-  return LoadClientConfig(g.config.empty() ? DefaultConfigPath() : std::filesystem::path(g.config));
+  auto c =
+      LoadClientConfig(g.config.empty() ? DefaultConfigPath() : std::filesystem::path(g.config));
+  if (!c.ok()) return Error::Msg(c.error().Chain());  // a local file: not the server's error
+  return c;
 }
 
 }  // namespace
@@ -71,7 +74,7 @@ void AddClusterCommands(CLI::App& app, const GlobalFlags& g, int* exit_code) {
       return;
     }
     if (c->current_context.empty()) {
-      *exit_code = Fail(Error::Invalid("current-context is not set"));
+      *exit_code = Fail(Error::Msg("current-context is not set"));
       return;
     }
     std::printf("%s\n", c->current_context.c_str());
@@ -99,7 +102,7 @@ void AddClusterCommands(CLI::App& app, const GlobalFlags& g, int* exit_code) {
       return;
     }
     if (c->FindContext(*name) == nullptr) {
-      *exit_code = Fail(Error::Sys(ENOENT, "no context exists with the name: \"" + *name + "\""));
+      *exit_code = Fail(Error::Msg("no context exists with the name: \"" + *name + "\""));
       return;
     }
     c->current_context = *name;

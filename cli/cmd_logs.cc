@@ -56,10 +56,10 @@ int Logs(const GlobalFlags& g, const LogFlags& f) {
   }
   if (cs == nullptr) {
     if (f.container.empty()) {
-      return Fail(Error::Invalid("a container name must be specified for pod " + f.pod +
-                                 ", choose one of: [" + names + "]"));
+      return Fail(Error::Msg("a container name must be specified for pod " + f.pod +
+                             ", choose one of: [" + names + "]"));
     }
-    return Fail(Error::Invalid("container " + f.container + " is not valid for pod " + f.pod));
+    return Fail(Error::Msg("container " + f.container + " is not valid for pod " + f.pod));
   }
   std::string path = cs->log_path();
   if (f.previous) {
@@ -69,8 +69,8 @@ int Logs(const GlobalFlags& g, const LogFlags& f) {
     const std::string dir = path.substr(0, slash);
     const int n = slash == std::string::npos ? 0 : std::atoi(path.c_str() + slash + 1);
     if (n == 0) {
-      return Fail(Error::Invalid("previous terminated container \"" + cs->name() + "\" in pod \"" +
-                                 f.pod + "\" not found"));
+      return Fail(Error::Msg("previous terminated container \"" + cs->name() + "\" in pod \"" +
+                             f.pod + "\" not found"));
     }
     path = dir + "/" + std::to_string(n - 1) + ".log";
   }

@@ -143,8 +143,7 @@ int Drain(const GlobalFlags& g, const DrainFlags& f) {
     }
     if (waiting.empty()) break;
     if (f.timeout_s > 0 && std::chrono::steady_clock::now() > deadline) {
-      return Fail(Error::Sys(ETIMEDOUT,
-                             "drain did not complete within " + std::to_string(f.timeout_s) + "s"));
+      return Fail(Error::Msg("drain did not complete within " + std::to_string(f.timeout_s) + "s"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }

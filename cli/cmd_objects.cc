@@ -49,7 +49,7 @@ int Apply(const GlobalFlags& g, const FileFlags& f, bool dry_run) {
     const api::KindInfo* k = api::KindOf(m.object);
     if (s->namespace_given && k->namespaced && !api::MetaOf(m.object).namespace_().empty() &&
         api::MetaOf(m.object).namespace_() != s->namespace_) {
-      rc = Fail(Error::Invalid(
+      rc = Fail(Error::Msg(
           "the namespace from the provided object \"" + api::MetaOf(m.object).namespace_() +
           "\" does not match the namespace \"" + s->namespace_ + "\". You must pass '--namespace=" +
           api::MetaOf(m.object).namespace_() + "' to perform this operation."));
@@ -208,8 +208,8 @@ int Watch(Session& s, const ResourceRef& ref, const GetFlags& f) {
 int Get(const GlobalFlags& g, const GetFlags& f) {
   if (!f.output.empty() && f.output != "wide" && f.output != "yaml" && f.output != "json" &&
       f.output != "name") {
-    return Fail(Error::Invalid("unable to match a printer suitable for the output format \"" +
-                               f.output + "\", allowed formats are: json,name,wide,yaml"));
+    return Fail(Error::Msg("unable to match a printer suitable for the output format \"" +
+                           f.output + "\", allowed formats are: json,name,wide,yaml"));
   }
   auto refs = ParseResourceArgs(f.args);
   if (!refs.ok()) return Fail(refs.error());
@@ -217,8 +217,8 @@ int Get(const GlobalFlags& g, const GetFlags& f) {
   if (!s.ok()) return Fail(s.error());
   if (f.watch) {
     if (refs->size() != 1)
-      return Fail(Error::Invalid(
-          "watch is only supported on individual resources and resource collections"));
+      return Fail(
+          Error::Msg("watch is only supported on individual resources and resource collections"));
     return Watch(*s, refs->front(), f);
   }
   int rc = 0;
@@ -343,8 +343,8 @@ int DeleteOne(Session& s, const api::KindInfo& k, const std::string& ns, const s
 
 int Delete(const GlobalFlags& g, const DeleteFlags& f) {
   if (f.cascade != "background" && f.cascade != "foreground" && f.cascade != "orphan") {
-    return Fail(Error::Invalid("invalid cascade value (" + f.cascade +
-                               "). Must be \"background\", \"foreground\", or \"orphan\""));
+    return Fail(Error::Msg("invalid cascade value (" + f.cascade +
+                           "). Must be \"background\", \"foreground\", or \"orphan\""));
   }
   auto s = Connect(g);
   if (!s.ok()) return Fail(s.error());
@@ -366,7 +366,7 @@ int Delete(const GlobalFlags& g, const DeleteFlags& f) {
       continue;
     }
     if (!f.all && f.list.selector.empty() && f.list.field_selector.empty()) {
-      return Fail(Error::Invalid("resource(s) were provided, but no name was specified"));
+      return Fail(Error::Msg("resource(s) were provided, but no name was specified"));
     }
     auto objects = ListKind(*s, *r.kind, f.list);
     if (!objects.ok()) return Fail(objects.error());
@@ -427,7 +427,7 @@ void AddObjectCommands(CLI::App& app, const GlobalFlags& g, int* exit_code) {
     cmd->add_option("--dry-run", *dry, "server: validate without persisting");
     cmd->callback([&g, f, dry, exit_code] {
       if (f->files.empty()) {
-        *exit_code = Fail(Error::Invalid("must specify one of -f and -k"));
+        *exit_code = Fail(Error::Msg("must specify one of -f and -k"));
         return;
       }
       *exit_code = Apply(g, *f, *dry == "server");
@@ -446,7 +446,7 @@ void AddObjectCommands(CLI::App& app, const GlobalFlags& g, int* exit_code) {
     cmd->callback([&g, f, dry, cmd, exit_code] {
       if (!cmd->get_subcommands().empty()) return;
       if (f->files.empty()) {
-        *exit_code = Fail(Error::Invalid("must specify one of -f and -k"));
+        *exit_code = Fail(Error::Msg("must specify one of -f and -k"));
         return;
       }
       *exit_code = Create(g, *f, *dry == "server");

@@ -42,8 +42,8 @@ Result<bool> Modify(Session& s, const ResourceRef& r,
 Result<ResourceRef> One(const std::vector<std::string>& args, const char* verb) {
   BERTH_ASSIGN_OR_RETURN(auto refs, ParseResourceArgs(args));
   if (refs.size() != 1 || refs[0].name.empty()) {
-    return Error::Invalid(std::string("one resource is required for ") + verb +
-                          " (TYPE NAME or TYPE/NAME)");
+    return Error::Msg(std::string("one resource is required for ") + verb +
+                      " (TYPE NAME or TYPE/NAME)");
   }
   return refs[0];
 }
@@ -65,7 +65,7 @@ v1::PodTemplateSpec* TemplateOf(v1::Object& o) {
 
 int Scale(const GlobalFlags& g, const std::vector<std::string>& args, int replicas) {
   if (replicas < 0)
-    return Fail(Error::Invalid(
+    return Fail(Error::Msg(
         "The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0"));
   auto r = One(args, "scale");
   if (!r.ok()) return Fail(r.error());
@@ -77,7 +77,7 @@ int Scale(const GlobalFlags& g, const std::vector<std::string>& args, int replic
     } else if (o.has_replica_set()) {
       o.mutable_replica_set()->mutable_spec()->set_replicas(replicas);
     } else {
-      return Error::Invalid(std::string(r->kind->plural) + " cannot be scaled");
+      return Error::Msg(std::string(r->kind->plural) + " cannot be scaled");
     }
     return true;
   });
@@ -188,7 +188,7 @@ int RolloutStatus(const GlobalFlags& g, const std::vector<std::string>& args, bo
   if (!r.ok()) return Fail(r.error());
   if (r->kind->kind != "Deployment" && r->kind->kind != "DaemonSet") {
     return Fail(
-        Error::Invalid("no status viewer has been implemented for " + std::string(r->kind->kind)));
+        Error::Msg("no status viewer has been implemented for " + std::string(r->kind->kind)));
   }
   auto s = Connect(g);
   if (!s.ok()) return Fail(s.error());
@@ -208,7 +208,7 @@ int RolloutStatus(const GlobalFlags& g, const std::vector<std::string>& args, bo
     }
     if (done || !watch) return 0;
     if (timeout_s > 0 && std::chrono::steady_clock::now() > deadline) {
-      return Fail(Error::Sys(ETIMEDOUT, "timed out waiting for the condition"));
+      return Fail(Error::Msg("timed out waiting for the condition"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -223,7 +223,7 @@ int RolloutHistory(const GlobalFlags& g, const std::vector<std::string>& args, i
   if (!o.ok()) return Fail(o.error());
   if (!o->has_deployment())
     return Fail(
-        Error::Invalid("no history viewer has been implemented for " + std::string(r->kind->kind)));
+        Error::Msg("no history viewer has been implemented for " + std::string(r->kind->kind)));
   auto revs = Revisions(*s, o->deployment());
   if (!revs.ok()) return Fail(revs.error());
   if (revision > 0) {
@@ -250,15 +250,14 @@ int RolloutUndo(const GlobalFlags& g, const std::vector<std::string>& args, int6
   auto r = One(args, "rollout undo");
   if (!r.ok()) return Fail(r.error());
   if (r->kind->kind != "Deployment")
-    return Fail(
-        Error::Invalid("no rollbacker has been implemented for " + std::string(r->kind->kind)));
+    return Fail(Error::Msg("no rollbacker has been implemented for " + std::string(r->kind->kind)));
   auto s = Connect(g);
   if (!s.ok()) return Fail(s.error());
   std::string skipped;
   auto done = Modify(*s, *r, [&](v1::Object& o) -> Result<bool> {
     v1::Deployment* d = o.mutable_deployment();
     if (d->spec().paused()) {
-      return Error::Invalid(
+      return Error::Msg(
           "you cannot rollback a paused deployment; resume it first with 'berth rollout resume' "
           "and try again");
     }
@@ -302,11 +301,11 @@ int SetPaused(const GlobalFlags& g, const std::vector<std::string>& args, bool p
   if (!s.ok()) return Fail(s.error());
   auto done = Modify(*s, *r, [&](v1::Object& o) -> Result<bool> {
     if (!o.has_deployment())
-      return Error::Invalid(std::string(r->kind->plural) + " cannot be " +
-                            (paused ? "paused" : "resumed"));
+      return Error::Msg(std::string(r->kind->plural) + " cannot be " +
+                        (paused ? "paused" : "resumed"));
     if (o.deployment().spec().paused() == paused) {
-      return Error::Invalid(std::string("deployments.apps \"") + r->name + "\" is " +
-                            (paused ? "already paused" : "not paused"));
+      return Error::Msg(std::string("deployments.apps \"") + r->name + "\" is " +
+                        (paused ? "already paused" : "not paused"));
     }
     o.mutable_deployment()->mutable_spec()->set_paused(paused);
     return true;
@@ -327,7 +326,7 @@ int Restart(const GlobalFlags& g, const std::vector<std::string>& args) {
               google::protobuf::util::TimeUtil::GetCurrentTime())));
   auto done = Modify(*s, *r, [&](v1::Object& o) -> Result<bool> {
     if (!o.has_deployment() && !o.has_daemon_set())
-      return Error::Invalid(std::string(r->kind->plural) + " cannot be restarted");
+      return Error::Msg(std::string(r->kind->plural) + " cannot be restarted");
     (*TemplateOf(o)->mutable_metadata()->mutable_annotations())[kRestartedAt] = now;
     return true;
   });
@@ -347,14 +346,14 @@ int SetImage(const GlobalFlags& g, const std::vector<std::string>& args) {
       images[a.substr(0, eq)] = a.substr(eq + 1);
     }
   }
-  if (images.empty()) return Fail(Error::Invalid("at least one image update is required"));
+  if (images.empty()) return Fail(Error::Msg("at least one image update is required"));
   auto r = One(refs_args, "set image");
   if (!r.ok()) return Fail(r.error());
   auto s = Connect(g);
   if (!s.ok()) return Fail(s.error());
   auto done = Modify(*s, *r, [&](v1::Object& o) -> Result<bool> {
     v1::PodTemplateSpec* t = TemplateOf(o);
-    if (t == nullptr) return Error::Invalid(std::string(r->kind->plural) + " have no pod template");
+    if (t == nullptr) return Error::Msg(std::string(r->kind->plural) + " have no pod template");
     for (const auto& [name, image] : images) {
       bool found = false;
       for (auto* list : {t->mutable_spec()->mutable_init_containers(),
@@ -366,7 +365,7 @@ int SetImage(const GlobalFlags& g, const std::vector<std::string>& args) {
           }
         }
       }
-      if (!found) return Error::Sys(ENOENT, "unable to find container named \"" + name + "\"");
+      if (!found) return Error::Msg("unable to find container named \"" + name + "\"");
     }
     return true;
   });
@@ -392,8 +391,8 @@ int EditMap(const GlobalFlags& g, const std::vector<std::string>& args, bool ove
     }
   }
   if (set.empty() && remove.empty()) {
-    return Fail(Error::Invalid(std::string("at least one ") + (labels ? "label" : "annotation") +
-                               " update is required"));
+    return Fail(Error::Msg(std::string("at least one ") + (labels ? "label" : "annotation") +
+                           " update is required"));
   }
   auto refs = ParseResourceArgs(refs_args);
   if (!refs.ok()) return Fail(refs.error());
@@ -402,15 +401,15 @@ int EditMap(const GlobalFlags& g, const std::vector<std::string>& args, bool ove
   int rc = 0;
   for (const auto& r : *refs) {
     if (r.name.empty())
-      return Fail(Error::Invalid("resource(s) were provided, but no name was specified"));
+      return Fail(Error::Msg("resource(s) were provided, but no name was specified"));
     auto done = Modify(*s, r, [&](v1::Object& o) -> Result<bool> {
       v1::ObjectMeta* m = api::MutableMeta(o);
       auto* map = labels ? m->mutable_labels() : m->mutable_annotations();
       for (const auto& [k, v] : set) {
         auto it = map->find(k);
         if (it != map->end() && it->second != v && !overwrite) {
-          return Error::Invalid("'" + k + "' already has a value (" + it->second +
-                                "), and --overwrite is false");
+          return Error::Msg("'" + k + "' already has a value (" + it->second +
+                            "), and --overwrite is false");
         }
         (*map)[k] = v;
       }

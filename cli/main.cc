@@ -9,6 +9,8 @@ int main(int argc, char** argv) {
   using namespace berth::cli;
   CLI::App app{"berth: drive a Berth cluster (kubectl's verbs)", "berth"};
   app.require_subcommand(1);
+  // Global flags anywhere on the line, as kubectl takes them (berth get pods -n x).
+  app.fallthrough();
   GlobalFlags global;
   app.add_option("--config", global.config, "client configuration (default ~/.berth/config)");
   app.add_option("--context", global.context, "the context to use");
@@ -21,6 +23,7 @@ int main(int argc, char** argv) {
   AddClusterCommands(app, global, &exit_code);
   AddLogsCommand(app, global, &exit_code);
   AddUpCommands(app, &exit_code);
+  AddCompletionCommand(app, &exit_code);
   berth::log::Options opts;
   opts.level = berth::log::Level::kError;
   IgnoreError(berth::log::Init(opts), "logging falls back to stderr defaults");

@@ -21,7 +21,7 @@ Result<const api::KindInfo*> ParseKind(const std::string& type) {
   const std::string base = type.substr(0, type.find('.'));
   const api::KindInfo* k = api::FindKind(base);
   if (k == nullptr) {
-    return Error::Invalid("the server doesn't have a resource type \"" + type + "\"");
+    return Error::Msg("the server doesn't have a resource type \"" + type + "\"");
   }
   return k;
 }
@@ -29,7 +29,7 @@ Result<const api::KindInfo*> ParseKind(const std::string& type) {
 Result<std::vector<ResourceRef>> ParseResourceArgs(const std::vector<std::string>& args) {
   std::vector<ResourceRef> out;
   if (args.empty()) {
-    return Error::Invalid(
+    return Error::Msg(
         "you must specify the type of resource to get. Use \"berth api-resources\" for a "
         "complete list of supported resources");
   }
@@ -37,7 +37,7 @@ Result<std::vector<ResourceRef>> ParseResourceArgs(const std::vector<std::string
     for (const std::string& a : args) {
       const size_t slash = a.find('/');
       if (slash == std::string::npos || slash + 1 == a.size()) {
-        return Error::Invalid(
+        return Error::Msg(
             "there is no need to specify a resource type as a separate "
             "argument when passing arguments in resource/name form (e.g. "
             "'berth get resource/<resource_name>' instead of 'berth get "
@@ -66,7 +66,7 @@ Result<std::vector<ResourceRef>> ParseResourceArgs(const std::vector<std::string
   }
   for (size_t i = 1; i < args.size(); ++i) {
     if (args[i].find('/') != std::string::npos) {
-      return Error::Invalid("arguments in resource/name form must have a single resource and name");
+      return Error::Msg("arguments in resource/name form must have a single resource and name");
     }
     for (const auto* k : kinds) out.push_back({k, args[i]});
   }

@@ -56,6 +56,8 @@ Result<Session> Connect(const GlobalFlags& flags) {
              ::access(kLocalControlSocket, W_OK) == 0) {
     conn.server = std::string("unix:") + kLocalControlSocket;
     conn.namespace_ = "default";
+  } else if (config.error().err() == ENOENT) {
+    return Error::Msg(config.error().Chain());  // the client's own file, not the server's
   } else {
     return config.error();
   }
@@ -121,13 +123,13 @@ Result<std::vector<api::Manifest>> ReadManifests(const std::vector<std::string>&
     auto text = ReadFile(p);
     if (!text.ok()) {
       if (text.error().err() == ENOENT) {
-        return Error::Sys(ENOENT, "the path \"" + p + "\" does not exist");
+        return Error::Msg("the path \"" + p + "\" does not exist");
       }
       return text.error();
     }
     BERTH_TRY(add(*text, p));
   }
-  if (out.empty()) return Error::Invalid("no objects passed to apply");
+  if (out.empty()) return Error::Msg("no objects passed to apply");
   return out;
 }
 

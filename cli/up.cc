@@ -199,7 +199,7 @@ Result<fs::path> FindBinary(const std::string& name, const fs::path& bin_dir) {
   for (const auto& d : dirs) {
     if (::access((d / name).c_str(), X_OK) == 0) return d / name;
   }
-  return Error::Sys(ENOENT, name + " not found (build it, install it, or pass --bin-dir)");
+  return Error::Msg(name + " not found (build it, install it, or pass --bin-dir)");
 }
 
 fs::path Cgroup2Mount() {
@@ -264,8 +264,8 @@ Result<std::unique_ptr<api::ControlClient>> WaitForControl(const Layout& l, int 
       if (ns.ok()) return std::move(*c);
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      return Error::Sys(ETIMEDOUT, "berth-control did not answer at " + l.socket.string() +
-                                       " (see " + l.control_log.string() + ")");
+      return Error::Msg("berth-control did not answer at " + l.socket.string() + " (see " +
+                        l.control_log.string() + ")");
     }
     std::this_thread::sleep_for(100ms);
   }
@@ -307,16 +307,16 @@ Status EnsureBpffs(const fs::path& bpf_dir) {
         }
         return {};
       }
-      return Error::Invalid(bpf_dir.string() + " is not on a bpffs (mount one, or pass --bpf-dir)");
+      return Error::Msg(bpf_dir.string() + " is not on a bpffs (mount one, or pass --bpf-dir)");
     }
   }
-  return Error::Invalid(bpf_dir.string() + " is not on a bpffs");
+  return Error::Msg(bpf_dir.string() + " is not on a bpffs");
 }
 
 }  // namespace
 
 Status Up(const UpOptions& o) {
-  if (::geteuid() != 0) return Error::Sys(EPERM, "berth up must run as root");
+  if (::geteuid() != 0) return Error::Msg("berth up must run as root");
   BERTH_TRY(EnsureBpffs(o.bpf_dir.parent_path()));
   BERTH_ASSIGN_OR_RETURN(fs::path control_bin, FindBinary("berth-control", o.bin_dir));
   BERTH_ASSIGN_OR_RETURN(fs::path agent_bin, FindBinary("berth-agent", o.bin_dir));
@@ -406,9 +406,9 @@ Status Up(const UpOptions& o) {
       }
       if (ready) break;
       if (std::chrono::steady_clock::now() > deadline) {
-        return Error::Sys(ETIMEDOUT, "node " + n.name + " is not Ready after " +
-                                         std::to_string(o.wait_seconds) + " s (see " +
-                                         (o.log_dir / (n.name + ".log")).string() + ")");
+        return Error::Msg("node " + n.name + " is not Ready after " +
+                          std::to_string(o.wait_seconds) + " s (see " +
+                          (o.log_dir / (n.name + ".log")).string() + ")");
       }
       std::this_thread::sleep_for(200ms);
     }
@@ -424,7 +424,7 @@ Status Up(const UpOptions& o) {
 }
 
 Status Down(const UpOptions& o, bool purge) {
-  if (::geteuid() != 0) return Error::Sys(EPERM, "berth down must run as root");
+  if (::geteuid() != 0) return Error::Msg("berth down must run as root");
   const Layout l = MakeLayout(o);
   std::error_code ec;
   // Agents first (they leave their pods running), then every pod process,
@@ -525,7 +525,7 @@ void AddUpCommands(CLI::App& app, int* exit_code) {
                  "berth-control: NotReady time before pods are evicted");
   up->callback([o, exit_code] {
     if (o->nodes < 0) {
-      *exit_code = Fail(Error::Invalid("--nodes must be at least 1"));
+      *exit_code = Fail(Error::Msg("--nodes must be at least 1"));
       return;
     }
     Status s = Up(*o);

@@ -103,6 +103,41 @@ B uncordon node2 | grep -q 'node/node2 uncordoned' || fail "uncordon"
 B rollout status deployment/web --timeout 120 >/dev/null || fail "rollout after drain"
 [[ $(B get deploy web --no-headers | awk '{print $2}') == 3/3 ]] || fail "3/3 after drain: $(B get deploy)"
 
+# The other examples: a pod per node, a Job to completion, config in env and files.
+B apply -f "$examples/daemonset" -f "$examples/job" -f "$examples/config" >/dev/null
+for _ in $(seq 240); do
+  ds=$(B get daemonset node-logger --no-headers | awk '{print $4}')
+  job=$(B get job count --no-headers | awk '{print $2}')
+  [[ $ds == 3 && $job == 5/5 ]] && break
+  sleep 0.5
+done
+[[ $ds == 3 ]] || fail "daemonset ready on $ds of 3 nodes: $(B get pods -o wide)"
+[[ $(B get pods -l app=node-logger -o wide --no-headers | awk '{print $7}' | sort -u | wc -l) -eq 3 ]] ||
+  fail "daemonset pods not one per node"
+[[ $job == 5/5 ]] || fail "job completions $job: $(B get pods)"
+B rollout status deployment/configured --timeout 120 >/dev/null || fail "configured rollout"
+cpod=$(B get pods -l app=configured -o name | head -1 | cut -d/ -f2)
+B logs "$cpod" | grep -q '^hello, the password has 9 characters$' || fail "config env: $(B logs "$cpod")"
+B logs "$cpod" | grep -q '^log_level = info$' || fail "config file: $(B logs "$cpod")"
+
+# A namespace with a quota refuses the pod that would exceed it.
+B create namespace limited >/dev/null
+cat > "$work/quota.yaml" <<'YAML'
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: two-pods}
+spec:
+  hard: {pods: "2"}
+YAML
+B -n limited apply -f "$work/quota.yaml" >/dev/null
+for i in 1 2 3; do
+  printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: q%s}\nspec:\n  containers: [{name: c, image: docker.io/library/busybox:latest, command: [sleep, "60"]}]\n' "$i" > "$work/q$i.yaml"
+done
+B -n limited apply -f "$work/q1.yaml" -f "$work/q2.yaml" >/dev/null || fail "two pods within the quota"
+err=$(B -n limited apply -f "$work/q3.yaml" 2>&1) && fail "the third pod was admitted"
+[[ $err == *'exceeded quota: two-pods'* ]] || fail "quota refusal: $err"
+B delete namespace limited >/dev/null
+
 # Errors as kubectl words them.
 err=$(B get pod nope 2>&1) && fail "get of a missing pod succeeded"
 [[ $err == 'Error from server (NotFound): pods "nope" not found' ]] || fail "NotFound: $err"
