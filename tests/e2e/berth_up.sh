@@ -98,7 +98,8 @@ B rollout status deployment/web --timeout 120 >/dev/null || fail "undo rollout"
 
 # Drain a node: its pods move to the others.
 B drain node2 --timeout 120 >/dev/null || fail "drain"
-B get pods -l app=web -o wide --no-headers | awk '{print $7}' | grep -qx node2 && fail "pods left on node2"
+on2=$(B get pods -l app=web -o wide --no-headers | awk '$7 == "node2"' | wc -l)
+[[ $on2 -eq 0 ]] || fail "pods left on node2: $(B get pods -o wide)"
 B uncordon node2 | grep -q 'node/node2 uncordoned' || fail "uncordon"
 B rollout status deployment/web --timeout 120 >/dev/null || fail "rollout after drain"
 [[ $(B get deploy web --no-headers | awk '{print $2}') == 3/3 ]] || fail "3/3 after drain: $(B get deploy)"
