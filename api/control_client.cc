@@ -1,5 +1,7 @@
 #include "berth/api/control_client.h"
 
+#include <arpa/inet.h>
+
 #include "berth/api/grpc_status.h"
 #include "berth/api/kinds.h"
 
@@ -32,6 +34,25 @@ Result<std::optional<v1::WatchEvent>> ControlWatch::Next() {
   return FromGrpcStatus(status);
 }
 
+namespace {
+
+// An IP literal needs no resolver: "ipv4:" / "ipv6:" targets skip gRPC's
+// DNS resolver, whose start-up is most of a short command's connect time.
+std::string Target(const std::string& address) {
+  if (address.rfind("unix:", 0) == 0 || address.find("://") != std::string::npos) return address;
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return address;
+  std::string host = address.substr(0, colon);
+  const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  unsigned char buf[16];
+  if (::inet_pton(AF_INET, host.c_str(), buf) == 1) return "ipv4:" + address;
+  if (bracketed && ::inet_pton(AF_INET6, host.c_str(), buf) == 1) return "ipv6:" + address;
+  return address;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<ControlClient>> ControlClient::Connect(const std::string& address,
                                                               const ClientCredentials& creds) {
   std::shared_ptr<grpc::ChannelCredentials> channel_creds;
@@ -48,7 +69,7 @@ Result<std::unique_ptr<ControlClient>> ControlClient::Connect(const std::string&
       args.SetSslTargetNameOverride(creds.server_name);
     }
   }
-  auto channel = grpc::CreateCustomChannel(address, channel_creds, args);
+  auto channel = grpc::CreateCustomChannel(Target(address), channel_creds, args);
   if (channel == nullptr) return Error::Invalid("cannot make a channel to " + address);
   return std::make_unique<ControlClient>(std::move(channel), creds.token);
 }
