@@ -96,12 +96,12 @@ int Logs(const GlobalFlags& g, const LogFlags& f) {
       if (f.tail >= 0 && lines.size() > static_cast<size_t>(f.tail)) lines.pop_front();
     } else {
       std::printf("%s\n", out.c_str());
-      std::fflush(stdout);
+      (void)std::fflush(stdout);
     }
   };
   while (std::getline(in, line)) emit(line, true);
   for (const auto& l : lines) std::printf("%s\n", l.c_str());
-  std::fflush(stdout);
+  (void)std::fflush(stdout);
   if (!f.follow) return 0;
   in.clear();
   while (true) {

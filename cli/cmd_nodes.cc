@@ -107,10 +107,11 @@ int Drain(const GlobalFlags& g, const DrainFlags& f) {
         list_text(emptydir));
   }
   if (!errors.empty()) {
-    std::fprintf(stderr, "error: unable to drain node \"%s\" due to error:", f.node.c_str());
-    for (const auto& e : errors) std::fprintf(stderr, " %s;", e.c_str());
-    std::fprintf(stderr, " continuing command...\nThere are pending nodes to be drained:\n %s\n",
-                 f.node.c_str());
+    (void)std::fprintf(stderr, "error: unable to drain node \"%s\" due to error:", f.node.c_str());
+    for (const auto& e : errors) (void)std::fprintf(stderr, " %s;", e.c_str());
+    (void)std::fprintf(stderr,
+                       " continuing command...\nThere are pending nodes to be drained:\n %s\n",
+                       f.node.c_str());
     return 1;
   }
   if (!daemons.empty()) {

@@ -201,7 +201,7 @@ int Watch(Session& s, const ResourceRef& ref, const GetFlags& f) {
     } else {
       std::printf("%s", PrintTable({(*ev)->object()}, o).c_str());
     }
-    std::fflush(stdout);
+    (void)std::fflush(stdout);
   }
 }
 
@@ -244,9 +244,9 @@ int Get(const GlobalFlags& g, const GetFlags& f) {
   if (all.empty()) {
     if (rc == 0) {
       if (f.list.all_namespaces || !refs->front().kind->namespaced) {
-        std::fprintf(stderr, "No resources found\n");
+        (void)std::fprintf(stderr, "No resources found\n");
       } else {
-        std::fprintf(stderr, "No resources found in %s namespace.\n", s->namespace_.c_str());
+        (void)std::fprintf(stderr, "No resources found in %s namespace.\n", s->namespace_.c_str());
       }
     }
     return rc;
@@ -371,7 +371,7 @@ int Delete(const GlobalFlags& g, const DeleteFlags& f) {
     auto objects = ListKind(*s, *r.kind, f.list);
     if (!objects.ok()) return Fail(objects.error());
     if (objects->empty()) {
-      std::fprintf(stderr, "No resources found\n");
+      (void)std::fprintf(stderr, "No resources found\n");
       continue;
     }
     for (const auto& o : *objects) {
@@ -397,7 +397,7 @@ int Events(const GlobalFlags& g, const ListFlags& l, const std::string& for_obje
     events.push_back(std::move(o));
   }
   if (events.empty()) {
-    std::fprintf(stderr, "No events found in %s namespace.\n", s->namespace_.c_str());
+    (void)std::fprintf(stderr, "No events found in %s namespace.\n", s->namespace_.c_str());
     return 0;
   }
   std::sort(events.begin(), events.end(), [](const v1::Object& a, const v1::Object& b) {

@@ -130,24 +130,27 @@ Result<std::string> DeploymentProgress(const v1::Deployment& d, bool* done) {
     const int32_t want = d.spec().has_replicas() ? d.spec().replicas() : 1;
     char buf[256];
     if (st.updated_replicas() < want) {
-      std::snprintf(buf, sizeof(buf),
-                    "Waiting for deployment \"%s\" rollout to finish: %d out of %d new replicas "
-                    "have been updated...",
-                    name.c_str(), st.updated_replicas(), want);
+      (void)std::snprintf(
+          buf, sizeof(buf),
+          "Waiting for deployment \"%s\" rollout to finish: %d out of %d new replicas "
+          "have been updated...",
+          name.c_str(), st.updated_replicas(), want);
       return std::string(buf);
     }
     if (st.replicas() > st.updated_replicas()) {
-      std::snprintf(buf, sizeof(buf),
-                    "Waiting for deployment \"%s\" rollout to finish: %d old replicas are pending "
-                    "termination...",
-                    name.c_str(), st.replicas() - st.updated_replicas());
+      (void)std::snprintf(
+          buf, sizeof(buf),
+          "Waiting for deployment \"%s\" rollout to finish: %d old replicas are pending "
+          "termination...",
+          name.c_str(), st.replicas() - st.updated_replicas());
       return std::string(buf);
     }
     if (st.available_replicas() < st.updated_replicas()) {
-      std::snprintf(buf, sizeof(buf),
-                    "Waiting for deployment \"%s\" rollout to finish: %d of %d updated replicas "
-                    "are available...",
-                    name.c_str(), st.available_replicas(), st.updated_replicas());
+      (void)std::snprintf(
+          buf, sizeof(buf),
+          "Waiting for deployment \"%s\" rollout to finish: %d of %d updated replicas "
+          "are available...",
+          name.c_str(), st.available_replicas(), st.updated_replicas());
       return std::string(buf);
     }
     *done = true;
@@ -165,17 +168,19 @@ Result<std::string> DaemonSetProgress(const v1::DaemonSet& d, bool* done) {
   }
   char buf[256];
   if (st.updated_number_scheduled() < st.desired_number_scheduled()) {
-    std::snprintf(buf, sizeof(buf),
-                  "Waiting for daemon set \"%s\" rollout to finish: %d out of %d new pods have "
-                  "been updated...",
-                  name.c_str(), st.updated_number_scheduled(), st.desired_number_scheduled());
+    (void)std::snprintf(
+        buf, sizeof(buf),
+        "Waiting for daemon set \"%s\" rollout to finish: %d out of %d new pods have "
+        "been updated...",
+        name.c_str(), st.updated_number_scheduled(), st.desired_number_scheduled());
     return std::string(buf);
   }
   if (st.number_available() < st.desired_number_scheduled()) {
-    std::snprintf(buf, sizeof(buf),
-                  "Waiting for daemon set \"%s\" rollout to finish: %d of %d updated pods are "
-                  "available...",
-                  name.c_str(), st.number_available(), st.desired_number_scheduled());
+    (void)std::snprintf(
+        buf, sizeof(buf),
+        "Waiting for daemon set \"%s\" rollout to finish: %d of %d updated pods are "
+        "available...",
+        name.c_str(), st.number_available(), st.desired_number_scheduled());
     return std::string(buf);
   }
   *done = true;
@@ -203,7 +208,7 @@ int RolloutStatus(const GlobalFlags& g, const std::vector<std::string>& args, bo
     if (!msg.ok()) return Fail(msg.error());
     if (*msg != last) {
       std::printf("%s\n", msg->c_str());
-      std::fflush(stdout);
+      (void)std::fflush(stdout);
       last = *msg;
     }
     if (done || !watch) return 0;

@@ -83,7 +83,7 @@ std::string ErrorText(const Error& e) {
 }
 
 int Fail(const Error& e) {
-  std::fprintf(stderr, "%s\n", ErrorText(e).c_str());
+  (void)std::fprintf(stderr, "%s\n", ErrorText(e).c_str());
   return 1;
 }
 
