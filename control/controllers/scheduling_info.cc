@@ -48,6 +48,8 @@ sched::PodInfo PodInfoOf(const v1::Pod& pod) {
   info.uid = pod.metadata().uid();
   if (const auto* owner = ControllerOf(pod.metadata())) info.owner_uid = owner->uid();
   info.priority = pod.spec().priority();
+  info.terminating = pod.metadata().has_deletion_timestamp();
+  info.nominated_node = pod.status().nominated_node_name();
   // Kubernetes' effective request: the larger of the app containers' sum
   // and any single init container.
   for (const auto& c : pod.spec().containers()) info.requests += Requests(c);

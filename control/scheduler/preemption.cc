@@ -66,9 +66,23 @@ std::optional<std::vector<const PodInfo*>> VictimsOn(const PodInfo& pod, const N
   return kept;
 }
 
+// A lower-priority pod on the nominated node is still terminating: an
+// earlier preemption for this pod is under way.
+bool AwaitingEarlierPreemption(const PodInfo& pod, const std::vector<NodeInfo>& nodes) {
+  if (pod.nominated_node.empty()) return false;
+  for (const NodeInfo& node : nodes) {
+    if (node.name != pod.nominated_node) continue;
+    return std::any_of(node.placed.begin(), node.placed.end(), [&](const PodInfo& placed) {
+      return placed.terminating && placed.priority < pod.priority;
+    });
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<Preemption> FindPreemption(const PodInfo& pod, const std::vector<NodeInfo>& nodes) {
+  if (AwaitingEarlierPreemption(pod, nodes)) return std::nullopt;
   const NodeInfo* best = nullptr;
   std::vector<const PodInfo*> best_victims;
   int32_t best_max_priority = 0;

@@ -145,7 +145,15 @@ void SchedulerService::OnNode(const ObjectEvent& event, const v1::Object*) {
 void SchedulerService::PlaceLocked(const v1::Pod& pod, const std::string& node) {
   const std::string& uid = pod.metadata().uid();
   if (auto it = placed_node_.find(uid); it != placed_node_.end()) {
-    if (it->second == node) return;
+    if (it->second == node) {
+      // Only whether it is terminating can change for a placed pod.
+      if (auto* info = NodeLocked(node)) {
+        for (auto& placed : info->placed) {
+          if (placed.uid == uid) placed.terminating = pod.metadata().has_deletion_timestamp();
+        }
+      }
+      return;
+    }
     UnplaceLocked(uid);
   }
   placed_node_[uid] = node;

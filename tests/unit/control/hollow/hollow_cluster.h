@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <iostream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -25,9 +26,12 @@ namespace berth::control {
 
 class HollowCluster : public ::testing::Test {
  protected:
+  // The node grace period and eviction timeout are the production ones
+  // unless a test is about silent nodes: a short grace would let a stall of
+  // a loaded machine turn nodes NotReady and evict pods under other tests.
   void StartCluster(int nodes, hollow::HollowOptions hollow = {},
-                    std::chrono::milliseconds grace = std::chrono::seconds(2),
-                    std::chrono::milliseconds eviction = std::chrono::seconds(2)) {
+                    std::chrono::milliseconds grace = std::chrono::seconds(40),
+                    std::chrono::milliseconds eviction = std::chrono::minutes(5)) {
     char tmpl[] = "/tmp/berth-hollow-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
@@ -143,7 +147,44 @@ class HollowCluster : public ::testing::Test {
       if (done()) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    return done();
+    if (done()) return true;
+    PrintState();
+    return false;
+  }
+
+  // What the cluster looked like when a wait timed out: every pod and node,
+  // so a failure on a CI machine says what was stuck.
+  void PrintState() {
+    std::cerr << "cluster state when the wait timed out:\n";
+    v1::ListRequest req;
+    req.set_all_namespaces(true);
+    for (const char* kind : {"Node", "Pod"}) {
+      req.set_kind(kind);
+      auto list = admin_->List(req);
+      if (!list.ok()) {
+        std::cerr << "  list " << kind << ": " << list.error().ToString() << "\n";
+        continue;
+      }
+      for (const auto& o : list->items()) {
+        if (o.has_node()) {
+          std::cerr << "  node " << o.node().metadata().name();
+          for (const auto& c : o.node().status().conditions())
+            std::cerr << " " << c.type() << "=" << c.status();
+          for (const auto& t : o.node().spec().taints()) std::cerr << " taint:" << t.key();
+          std::cerr << "\n";
+          continue;
+        }
+        const v1::Pod& p = o.pod();
+        std::cerr << "  pod " << p.metadata().name() << " node=" << p.spec().node_name()
+                  << " phase=" << p.status().phase() << " ready=" << Ready(p)
+                  << (p.metadata().has_deletion_timestamp() ? " terminating" : "")
+                  << (p.status().nominated_node_name().empty()
+                          ? ""
+                          : " nominated=" + p.status().nominated_node_name())
+                  << " image=" << (p.spec().containers_size() ? p.spec().containers(0).image() : "")
+                  << "\n";
+      }
+    }
   }
 
   std::filesystem::path dir_;

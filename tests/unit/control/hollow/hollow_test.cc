@@ -70,7 +70,8 @@ TEST_F(HollowCluster, ReplicasAreScheduledAndRunAcrossNodes) {
 }
 
 TEST_F(HollowCluster, PodsOfASilentNodeAreReplacedElsewhere) {
-  StartCluster(3, {.lease_period = std::chrono::milliseconds(300)});
+  StartCluster(3, {.lease_period = std::chrono::milliseconds(300)}, std::chrono::seconds(2),
+               std::chrono::seconds(2));
   ASSERT_OK(admin_->Create(Parse(kReplicaSet)));
   ASSERT_TRUE(WaitFor([&] {
     auto pods = Pods("app=web");

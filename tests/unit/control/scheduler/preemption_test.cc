@@ -31,6 +31,26 @@ TEST(Preemption, ChoosesNodeWithFewestVictims) {
   EXPECT_EQ(d.message, "0/2 nodes are available: 2 Insufficient cpu.");
 }
 
+TEST(Preemption, WaitsForVictimsTerminatingOnTheNominatedNode) {
+  std::vector<NodeInfo> nodes = {MakeNode("a", 1000, kGi), MakeNode("b", 1000, kGi)};
+  PodInfo victim = MakePod("low-a", 800, 0, 0);
+  victim.terminating = true;
+  AddPod(nodes[0], victim);
+  AddPod(nodes[1], MakePod("low-b", 800, 0, 0));
+  PodInfo pod = MakePod("high", 800, 0, 1000);
+  pod.nominated_node = "a";
+  // The room on "a" is coming: no second victim on "b".
+  Decision d = Schedule(pod, nodes, ScorePolicy::kSpread);
+  EXPECT_FALSE(d.node.has_value());
+  EXPECT_TRUE(d.victims.empty());
+  // Nominated elsewhere, or the terminating pod outranks it: preempt as usual.
+  pod.nominated_node = "b";
+  EXPECT_EQ(Schedule(pod, nodes, ScorePolicy::kSpread).node, "a");
+  pod.nominated_node = "a";
+  nodes[0].placed.front().priority = 2000;
+  EXPECT_EQ(Schedule(pod, nodes, ScorePolicy::kSpread).node, "b");
+}
+
 TEST(Preemption, PrefersLowestPriorityVictimsOnEqualCount) {
   std::vector<NodeInfo> nodes = {MakeNode("a", 1000, kGi), MakeNode("b", 1000, kGi)};
   AddPod(nodes[0], MakePod("mid", 1000, 0, 5));

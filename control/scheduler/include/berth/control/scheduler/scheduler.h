@@ -107,7 +107,11 @@ struct Preemption {
 // evicting it. The set is minimal (no victim can be spared), not guaranteed
 // minimum: that would be a knapsack problem.
 // The node needing the fewest victims wins, then the lowest highest victim
-// priority, then the name. nullopt when no node qualifies.
+// priority, then the name. nullopt when no node qualifies, and while the
+// node the pod was nominated for still holds lower-priority pods that are
+// terminating: the room it preempted for is coming, and preempting again
+// elsewhere would evict a second set of pods (Kubernetes'
+// PodEligibleToPreemptOthers).
 std::optional<Preemption> FindPreemption(const PodInfo& pod, const std::vector<NodeInfo>& nodes);
 
 // ---- Decision ----

@@ -100,6 +100,10 @@ struct PodInfo {
   // an empty LabelSelector in Kubernetes, which would match every pod).
   Labels anti_affinity_hostname_labels;
   Labels labels;
+  // Being deleted (deletionTimestamp set): still occupies its node.
+  bool terminating = false;
+  // status.nominatedNodeName: where an earlier preemption made room for it.
+  std::string nominated_node;
 };
 
 // What the pod consumes on a node: its requests plus one pod slot.
