@@ -39,7 +39,7 @@ std::vector<std::string> SplitGroups(const std::string& text) {
   return out;
 }
 
-std::string MetadataValue(const grpc::ServerContext& ctx, std::string_view key) {
+std::string MetadataValue(const grpc::ServerContextBase& ctx, std::string_view key) {
   const auto& md = ctx.client_metadata();
   auto it = md.find(grpc::string_ref(key.data(), key.size()));
   if (it == md.end()) return "";
@@ -89,7 +89,7 @@ Result<Principal> Authenticator::FromCertificate(const std::string& cert_pem) {
   return Principal{info->subject.common_name, info->subject.organizations};
 }
 
-Result<Principal> Authenticator::Authenticate(const grpc::ServerContext& ctx) const {
+Result<Principal> Authenticator::Authenticate(const grpc::ServerContextBase& ctx) const {
   const auto auth = ctx.auth_context();
   bool secure = false;
   if (auth != nullptr) {

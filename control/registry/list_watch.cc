@@ -259,6 +259,16 @@ class ObjectWatchImpl : public ObjectWatch {
   }
   int64_t Revision() const override { return revision_; }
 
+  void SetReadyCallback(std::function<void()> ready) override {
+    const bool queued = !pending_.empty();
+    if (sub_) {
+      sub_->SetReadyCallback(ready);
+    } else {
+      stream_->SetReadyCallback(ready);
+    }
+    if (queued) ready();
+  }
+
  private:
   Registry& registry_;
   Registry::Resolved where_;

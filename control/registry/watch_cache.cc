@@ -30,13 +30,27 @@ Result<std::vector<DecodedEvent>> CacheSubscription::Next(std::chrono::milliseco
 }
 
 void CacheSubscription::Cancel() {
+  std::shared_ptr<const std::function<void()>> ready;
   {
     std::lock_guard lock(mu_);
     if (cancelled_) return;
     cancelled_ = true;
+    ready = ready_;
   }
   cv_.notify_all();
   if (auto cache = cache_.lock()) cache->Remove(this);
+  if (ready) (*ready)();
+}
+
+void CacheSubscription::SetReadyCallback(std::function<void()> ready) {
+  auto shared = std::make_shared<const std::function<void()>>(std::move(ready));
+  bool waiting = false;
+  {
+    std::lock_guard lock(mu_);
+    ready_ = shared;
+    waiting = cancelled_ || !queue_.empty();
+  }
+  if (waiting) (*shared)();
 }
 
 CacheSubscription::~CacheSubscription() = default;
@@ -63,9 +77,14 @@ void WatchCache::Stop() {
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mu_);
   auto cancel = [](const std::shared_ptr<CacheSubscription>& s) {
-    std::lock_guard sl(s->mu_);
-    s->cancelled_ = true;
+    std::shared_ptr<const std::function<void()>> ready;
+    {
+      std::lock_guard sl(s->mu_);
+      s->cancelled_ = true;
+      ready = s->ready_;
+    }
     s->cv_.notify_all();
+    if (ready) (*ready)();
   };
   for (const auto& s : everyone_) cancel(s);
   for (auto& [node, subs] : by_node_) {
@@ -130,11 +149,14 @@ void WatchCache::Dispatch(const DecodedEvent& e) {
   auto deliver = [&](const std::shared_ptr<CacheSubscription>& s) {
     if (e.mod_revision <= s->after_) return;
     if (!e.error && !s->ns_.empty() && NamespaceOf(*e.object) != s->ns_) return;
+    std::shared_ptr<const std::function<void()>> ready;
     {
       std::lock_guard sl(s->mu_);
       s->queue_.push_back(e);
+      ready = s->ready_;
     }
     s->cv_.notify_one();
+    if (ready) (*ready)();
   };
   for (const auto& s : everyone_) deliver(s);
   if (e.error) {

@@ -46,6 +46,9 @@ class CacheSubscription {
   // Waits up to `timeout`; an empty vector then. ECANCELED after Cancel().
   Result<std::vector<DecodedEvent>> Next(std::chrono::milliseconds timeout);
   void Cancel();
+  // As WatchStream::SetReadyCallback: called (on the cache's dispatch
+  // thread, so it must only hand the work on) whenever events wait.
+  void SetReadyCallback(std::function<void()> ready);
   ~CacheSubscription();
 
  private:
@@ -58,6 +61,7 @@ class CacheSubscription {
   std::condition_variable cv_;
   std::deque<DecodedEvent> queue_;
   bool cancelled_ = false;
+  std::shared_ptr<const std::function<void()>> ready_;
 };
 
 class WatchCache : public std::enable_shared_from_this<WatchCache> {

@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <charconv>
 
+#include "watch_pump.h"
+
 #include "berth/api/grpc_status.h"
 #include "berth/api/kinds.h"
 
@@ -30,17 +32,16 @@ Result<int64_t> ParseRevision(const std::string& text) {
 
 ObjectKey KeyOf(const v1::ObjectKey& key) { return {key.kind(), key.namespace_(), key.name()}; }
 
-const char* EventType(ObjectEvent::Type type) {
-  switch (type) {
-    case ObjectEvent::Type::kAdded:
-      return "ADDED";
-    case ObjectEvent::Type::kModified:
-      return "MODIFIED";
-    case ObjectEvent::Type::kDeleted:
-      return "DELETED";
-  }
-  return "MODIFIED";
-}
+// A watch refused before it started: the stream ends with the reason.
+class RefusedWatch final : public grpc::ServerWriteReactor<v1::WatchEvent> {
+ public:
+  explicit RefusedWatch(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+// Pump threads turn ready watches into writes; the work per event is a
+// copy into the outgoing message, so two are plenty.
+constexpr int kWatchPumpThreads = 2;
 
 bool Mutating(const std::string& verb) {
   return verb != "get" && verb != "list" && verb != "watch";
@@ -48,11 +49,22 @@ bool Mutating(const std::string& verb) {
 
 }  // namespace
 
+ControlService::ControlService(Registry& registry, ControlServiceOptions options)
+    : registry_(registry),
+      options_(options),
+      watches_(std::make_unique<WatchPump>(kWatchPumpThreads)) {}
+
+ControlService::~ControlService() = default;
+
+void ControlService::Shutdown() { watches_->Stop(); }
+
+size_t ControlService::OpenWatches() const { return watches_->Streams(); }
+
 // One request: who is calling, whether they may, and the audit record of
 // what happened.
 class ControlService::Scope {
  public:
-  Scope(ControlService& service, grpc::ServerContext* ctx, Attributes attributes)
+  Scope(ControlService& service, grpc::ServerContextBase* ctx, Attributes attributes)
       : service_(service),
         attributes_(std::move(attributes)),
         start_(std::chrono::steady_clock::now()) {
@@ -246,49 +258,23 @@ grpc::Status ControlService::Delete(grpc::ServerContext* ctx, const v1::DeleteRe
   return scope.Finish(grpc::Status::OK);
 }
 
-grpc::Status ControlService::Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
-                                   grpc::ServerWriter<v1::WatchEvent>* writer) {
+grpc::ServerWriteReactor<v1::WatchEvent>* ControlService::Watch(grpc::CallbackServerContext* ctx,
+                                                                const v1::WatchRequest* req) {
   Scope scope(*this, ctx,
               Attributes{"watch", KindName(req->kind()),
                          req->all_namespaces() ? "" : NamespaceFor(req->kind(), req->namespace_()),
                          "", false, req->field_selector(), nullptr});
-  if (!scope.allowed()) return scope.status();
+  if (!scope.allowed()) return new RefusedWatch(scope.status());
   auto after = ParseRevision(req->resource_version());
-  if (!after.ok()) return ToGrpcStatus(after.error());
+  if (!after.ok()) return new RefusedWatch(ToGrpcStatus(after.error()));
   auto watch = registry_.Watch({.kind = req->kind(),
                                 .namespace_ = req->namespace_(),
                                 .all_namespaces = req->all_namespaces(),
                                 .label_selector = req->label_selector(),
                                 .field_selector = req->field_selector(),
                                 .after_revision = *after});
-  if (!watch.ok()) return ToGrpcStatus(watch.error());
-  const auto bookmark_every = std::chrono::seconds(req->bookmark_seconds());
-  auto last_bookmark = std::chrono::steady_clock::now();
-  constexpr auto kPoll = std::chrono::milliseconds(200);
-  while (!ctx->IsCancelled() && !shutting_down_) {
-    auto events = (*watch)->Next(kPoll);
-    if (!events.ok()) {
-      if (events.error().err() == ECANCELED) break;
-      return ToGrpcStatus(events.error());
-    }
-    for (auto& e : *events) {
-      v1::WatchEvent out;
-      out.set_type(EventType(e.type));
-      out.set_resource_version(std::to_string(e.revision));
-      *out.mutable_object() = std::move(e.object);
-      if (!writer->Write(out)) return grpc::Status::OK;  // the client went away
-    }
-    if (bookmark_every.count() > 0 &&
-        std::chrono::steady_clock::now() - last_bookmark >= bookmark_every) {
-      v1::WatchEvent bookmark;
-      bookmark.set_type("BOOKMARK");
-      bookmark.set_resource_version(std::to_string((*watch)->Revision()));
-      if (!writer->Write(bookmark)) return grpc::Status::OK;
-      last_bookmark = std::chrono::steady_clock::now();
-    }
-  }
-  (*watch)->Cancel();
-  return grpc::Status::OK;
+  if (!watch.ok()) return new RefusedWatch(ToGrpcStatus(watch.error()));
+  return watches_->Serve(std::move(*watch), std::chrono::seconds(req->bookmark_seconds()));
 }
 
 }  // namespace berth::control

@@ -20,13 +20,27 @@ class HubStream final : public WatchStream {
   }
 
   void Cancel() override {
+    std::shared_ptr<const std::function<void()>> ready;
     {
       std::lock_guard lock(w_->mu);
       w_->cancelled = true;
+      ready = w_->ready;
     }
     w_->cv.notify_all();
     if (auto hub = hub_.lock()) hub->Remove(w_);
     hub_.reset();
+    if (ready) (*ready)();
+  }
+
+  void SetReadyCallback(std::function<void()> ready) override {
+    auto shared = std::make_shared<const std::function<void()>>(std::move(ready));
+    bool waiting = false;
+    {
+      std::lock_guard lock(w_->mu);
+      w_->ready = shared;
+      waiting = w_->cancelled || !w_->queue.empty();
+    }
+    if (waiting) (*shared)();
   }
 
  private:
@@ -39,9 +53,14 @@ class HubStream final : public WatchStream {
 WatchHub::~WatchHub() {
   std::lock_guard lock(mu_);
   for (auto& w : watchers_) {
-    std::lock_guard wl(w->mu);
-    w->cancelled = true;
+    std::shared_ptr<const std::function<void()>> ready;
+    {
+      std::lock_guard wl(w->mu);
+      w->cancelled = true;
+      ready = w->ready;
+    }
     w->cv.notify_all();
+    if (ready) (*ready)();
   }
 }
 
@@ -62,6 +81,7 @@ void WatchHub::Publish(const std::vector<Event>& events) {
   std::lock_guard lock(mu_);
   for (auto& w : watchers_) {
     bool any = false;
+    std::shared_ptr<const std::function<void()>> ready;
     {
       std::lock_guard wl(w->mu);
       for (const Event& e : events) {
@@ -70,8 +90,11 @@ void WatchHub::Publish(const std::vector<Event>& events) {
           any = true;
         }
       }
+      ready = w->ready;
     }
-    if (any) w->cv.notify_all();
+    if (!any) continue;
+    w->cv.notify_all();
+    if (ready) (*ready)();
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,7 @@ class WatchHub : public std::enable_shared_from_this<WatchHub> {
     std::condition_variable cv;
     std::deque<Event> queue;
     bool cancelled = false;
+    std::shared_ptr<const std::function<void()>> ready;  // see SetReadyCallback
     bool Matches(const std::string& k) const {
       if (end.empty()) return k == key;
       return k >= key && ((end.size() == 1 && end[0] == '\0') || k < end);

@@ -2,6 +2,7 @@
 // registry's errors with their gRPC codes, Watch streams and bookmarks.
 #include "berth/control/control_service.h"
 
+#include <filesystem>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -133,6 +134,64 @@ TEST_F(ControlServiceTest, WatchStreamsEventsAndBookmarks) {
   auto bad = stub_->Watch(&old_ctx, old);
   EXPECT_FALSE(bad->Read(&event));
   EXPECT_EQ(bad->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+size_t ThreadsOfThisProcess() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+// Watches run on the callback API: hundreds of open streams cost no
+// thread each, every one gets its events, a cancelled one is forgotten,
+// and a shutdown ends the rest cleanly.
+TEST_F(ControlServiceTest, ManyWatchesShareAFewThreads) {
+  constexpr int kWatches = 300;
+  const size_t threads_before = ThreadsOfThisProcess();
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::WatchEvent>>> readers;
+  v1::WatchRequest req;
+  req.set_kind("Pod");
+  for (int i = 0; i < kWatches; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    readers.push_back(stub_->Watch(contexts.back().get(), req));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (service_->OpenWatches() < kWatches && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(service_->OpenWatches(), static_cast<size_t>(kWatches));
+  // A thread per stream would add 300; gRPC's own pollers and executors
+  // add a few.
+  EXPECT_LT(ThreadsOfThisProcess(), threads_before + 40);
+
+  ASSERT_OK(registry_->Create(Pod("seen-by-all")));
+  for (auto& reader : readers) {
+    v1::WatchEvent event;
+    ASSERT_TRUE(reader->Read(&event));
+    EXPECT_EQ(event.type(), "ADDED");
+    EXPECT_EQ(event.object().pod().metadata().name(), "seen-by-all");
+  }
+  for (int i = 0; i < kWatches / 2; ++i) {
+    contexts[i]->TryCancel();
+    EXPECT_EQ(readers[i]->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  while (service_->OpenWatches() > kWatches / 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(service_->OpenWatches(), static_cast<size_t>(kWatches / 2));
+
+  service_->Shutdown();
+  for (int i = kWatches / 2; i < kWatches; ++i) {
+    v1::WatchEvent event;
+    EXPECT_FALSE(readers[i]->Read(&event));
+    EXPECT_TRUE(readers[i]->Finish().ok());
+  }
+  // After a shutdown a new watch ends at once.
+  grpc::ClientContext late;
+  auto refused = stub_->Watch(&late, req);
+  v1::WatchEvent event;
+  EXPECT_FALSE(refused->Read(&event));
 }
 
 }  // namespace

@@ -64,7 +64,7 @@ class Authenticator {
  public:
   static Result<Authenticator> Create(AuthenticatorOptions options);
   // EACCES (UNAUTHENTICATED at the edge) when the caller proves nothing.
-  Result<Principal> Authenticate(const grpc::ServerContext& ctx) const;
+  Result<Principal> Authenticate(const grpc::ServerContextBase& ctx) const;
   // The principal of a PEM client certificate (CN, O).
   static Result<Principal> FromCertificate(const std::string& cert_pem);
 

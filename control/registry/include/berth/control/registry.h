@@ -118,6 +118,10 @@ class ObjectWatch {
   virtual void Cancel() = 0;
   // The revision the watch has reached (for bookmarks).
   virtual int64_t Revision() const = 0;
+  // As WatchStream::SetReadyCallback: `ready` runs whenever events (or the
+  // end) wait, on the thread that queued them, and must only hand the work
+  // on; Next(0) then reads them.
+  virtual void SetReadyCallback(std::function<void()> ready) = 0;
 };
 
 // A check on objects about to be created or updated (quota, limit ranges,

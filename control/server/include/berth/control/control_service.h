@@ -7,11 +7,15 @@
 // Every call is authenticated and authorized first (berth/control/auth.h);
 // mutating calls and denied ones are written to the audit log.
 //
+// Watch runs on gRPC's callback API (control/server/watch_pump.h): open
+// watches cost no thread each, which is what lets thousands of nodes keep
+// their pod watches on one control service.
+//
 // Thread-safe (gRPC calls handlers concurrently; the Registry is
 // thread-safe).
 #pragma once
 
-#include <atomic>
+#include <memory>
 
 #include <grpcpp/grpcpp.h>
 
@@ -32,13 +36,18 @@ struct ControlServiceOptions {
   const pki::Certificate* ca = nullptr;
 };
 
-class ControlService final : public v1::Control::Service {
- public:
-  ControlService(Registry& registry, ControlServiceOptions options)
-      : registry_(registry), options_(options) {}
+class WatchPump;
 
-  // Ends running watches (their streams finish with OK).
-  void Shutdown() { shutting_down_ = true; }
+class ControlService final : public v1::Control::WithCallbackMethod_Watch<v1::Control::Service> {
+ public:
+  ControlService(Registry& registry, ControlServiceOptions options);
+  ~ControlService() override;
+
+  // Ends running watches (their streams finish with OK) and refuses new
+  // ones. Call before the gRPC server's Shutdown.
+  void Shutdown();
+  // Watch streams open now.
+  size_t OpenWatches() const;
 
   grpc::Status Create(grpc::ServerContext* ctx, const v1::CreateRequest* req,
                       v1::Object* resp) override;
@@ -51,8 +60,8 @@ class ControlService final : public v1::Control::Service {
                      v1::ApplyResponse* resp) override;
   grpc::Status Delete(grpc::ServerContext* ctx, const v1::DeleteRequest* req,
                       v1::Object* resp) override;
-  grpc::Status Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
-                     grpc::ServerWriter<v1::WatchEvent>* writer) override;
+  grpc::ServerWriteReactor<v1::WatchEvent>* Watch(grpc::CallbackServerContext* ctx,
+                                                  const v1::WatchRequest* req) override;
   grpc::Status Join(grpc::ServerContext* ctx, const v1::JoinRequest* req,
                     v1::JoinResponse* resp) override;
 
@@ -60,7 +69,7 @@ class ControlService final : public v1::Control::Service {
   class Scope;
   Registry& registry_;
   ControlServiceOptions options_;
-  std::atomic<bool> shutting_down_{false};
+  std::unique_ptr<WatchPump> watches_;
 };
 
 }  // namespace berth::control

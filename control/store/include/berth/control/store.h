@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -80,6 +81,12 @@ class WatchStream {
   // ECANCELED once Cancel() was called or the store closed.
   virtual Result<std::vector<Event>> Next(std::chrono::milliseconds timeout) = 0;
   virtual void Cancel() = 0;
+  // Calls `ready` whenever events (or the cancellation) are waiting, and at
+  // once if some already are; Next(0) then returns them without blocking.
+  // It runs on the thread that queues the events, inside the store's
+  // commit, so it must only hand the work on. This lets a few threads serve
+  // thousands of watches instead of one blocked thread each.
+  virtual void SetReadyCallback(std::function<void()> ready) = 0;
 };
 
 class Store {
