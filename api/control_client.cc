@@ -34,6 +34,42 @@ Result<std::optional<v1::WatchEvent>> ControlWatch::Next() {
   return FromGrpcStatus(status);
 }
 
+AsyncWatch::AsyncWatch(v1::Control::Stub& stub, const v1::WatchRequest& request,
+                       const std::string& token, EventHandler on_event, DoneHandler on_done)
+    : request_(request), on_event_(std::move(on_event)), on_done_(std::move(on_done)) {
+  if (!token.empty()) ctx_.AddMetadata("authorization", "Bearer " + token);
+  stub.async()->Watch(&ctx_, &request_, this);
+  StartRead(&event_);
+  StartCall();
+}
+
+AsyncWatch::~AsyncWatch() {
+  ctx_.TryCancel();
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return done_; });
+}
+
+void AsyncWatch::Cancel() { ctx_.TryCancel(); }
+
+void AsyncWatch::OnReadDone(bool ok) {
+  if (!ok) return;  // the stream ended: OnDone follows
+  on_event_(event_);
+  StartRead(&event_);
+}
+
+void AsyncWatch::OnDone(const grpc::Status& status) {
+  DoneHandler done = std::move(on_done_);
+  const Status result = status.ok() || status.error_code() == grpc::StatusCode::CANCELLED
+                            ? Status()
+                            : Status(FromGrpcStatus(status));
+  {
+    std::lock_guard lock(mu_);
+    done_ = true;
+    cv_.notify_all();  // under the lock: the destructor may run right after
+  }
+  done(result);  // only locals from here on
+}
+
 namespace {
 
 // An IP literal needs no resolver: "ipv4:" / "ipv6:" targets skip gRPC's
@@ -156,6 +192,13 @@ Result<std::unique_ptr<ControlWatch>> ControlClient::Watch(const v1::WatchReques
   auto reader = stub_->Watch(ctx.get(), request);
   if (reader == nullptr) return Error::Sys(EIO, "watch: no stream");
   return std::make_unique<ControlWatch>(std::move(ctx), std::move(reader));
+}
+
+std::unique_ptr<AsyncWatch> ControlClient::WatchAsync(const v1::WatchRequest& request,
+                                                      AsyncWatch::EventHandler on_event,
+                                                      AsyncWatch::DoneHandler on_done) {
+  return std::make_unique<AsyncWatch>(*stub_, request, token_, std::move(on_event),
+                                      std::move(on_done));
 }
 
 Result<v1::JoinResponse> ControlClient::Join(const std::string& node_name,

@@ -92,56 +92,16 @@ Status NodeSession::ReportReady(bool ready, const std::string& reason, const std
   return {};
 }
 
-void NodeSession::Stop() {
-  stop_ = true;
-  std::lock_guard lock(mu_);
-  if (watch_ != nullptr) watch_->Cancel();
-}
-
-Status NodeSession::FollowPods(const std::function<void(const v1::WatchEvent&)>& on_event) {
-  std::string revision;  // "": list first
-  auto backoff = std::chrono::milliseconds(200);
-  while (!stop_) {
-    v1::WatchRequest req;
-    req.set_kind("Pod");
-    req.set_all_namespaces(true);
-    req.set_field_selector("spec.nodeName=" + identity_.name);
-    req.set_resource_version(revision);
-    req.set_bookmark_seconds(30);
-    auto watch = client_.Watch(req);
-    if (!watch.ok()) return watch.error();
-    {
-      std::lock_guard lock(mu_);
-      watch_ = watch->get();
-      if (stop_) watch_->Cancel();
-    }
-    Status ended;
-    while (true) {
-      auto event = (*watch)->Next();
-      if (!event.ok()) {
-        ended = event.error();
-        break;
-      }
-      if (!event->has_value()) break;  // the stream ended
-      backoff = std::chrono::milliseconds(200);
-      revision = (*event)->resource_version();
-      if ((*event)->type() != "BOOKMARK") on_event(**event);
-    }
-    {
-      std::lock_guard lock(mu_);
-      watch_ = nullptr;
-    }
-    if (stop_) break;
-    if (!ended.ok()) {
-      if (ended.error().err() == EACCES) return ended;
-      if (ended.error().err() == ERANGE) revision.clear();  // too old: list again
-      log::Warn("pod watch ended; resuming",
-                {{"node", identity_.name}, {"error", ended.error().ToString()}});
-    }
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
-  }
-  return {};
+std::unique_ptr<api::AsyncWatch> NodeSession::WatchPods(const std::string& revision,
+                                                        api::AsyncWatch::EventHandler on_event,
+                                                        api::AsyncWatch::DoneHandler on_done) {
+  v1::WatchRequest req;
+  req.set_kind("Pod");
+  req.set_all_namespaces(true);
+  req.set_field_selector("spec.nodeName=" + identity_.name);
+  req.set_resource_version(revision);
+  req.set_bookmark_seconds(30);
+  return client_.WatchAsync(req, std::move(on_event), std::move(on_done));
 }
 
 Status NodeSession::UpdatePodStatus(const v1::Pod& pod) {

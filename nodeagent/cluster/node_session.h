@@ -1,19 +1,15 @@
 // The node side of the control protocol, what kubelet does against the
 // apiserver: register the Node, renew its Lease (namespace
-// berth-node-lease), follow the pods bound to it (list + watch with
-// fieldSelector spec.nodeName=<node>, resumed from the last revision after
-// a dropped stream, listed again after a compacted one) and write their
-// status back; finish the graceful deletion of its pods. Shared by the
-// agent and by hollow nodes.
+// berth-node-lease), watch the pods bound to it (fieldSelector
+// spec.nodeName=<node>) and write their status back; finish the graceful
+// deletion of its pods. Used by hollow nodes; the agent follows its pods
+// with a Reflector.
 //
-// Thread-safe: FollowPods runs on one thread; Stop() and the write calls
-// may come from others.
+// Thread-safe.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -42,13 +38,13 @@ class NodeSession {
   // Sets the Ready condition (heartbeat now).
   Status ReportReady(bool ready, const std::string& reason, const std::string& message);
 
-  // Calls `on_event` for every event of a pod bound to this node until
-  // Stop(). After a dropped stream it resumes from the last revision; when
-  // that is too old it lists again, and every current pod arrives again as
-  // ADDED (handlers must be idempotent). Returns only after Stop(), or on
-  // an error that retrying cannot fix (EACCES).
-  Status FollowPods(const std::function<void(const v1::WatchEvent&)>& on_event);
-  void Stop();
+  // Watches the pods bound to this node from `revision` ("": lists first,
+  // every current pod arriving as ADDED) on gRPC's callback threads, so a
+  // process can keep thousands. The caller resumes after `on_done`: from
+  // the last event's revision, or listing again after ERANGE (too old).
+  std::unique_ptr<api::AsyncWatch> WatchPods(const std::string& revision,
+                                             api::AsyncWatch::EventHandler on_event,
+                                             api::AsyncWatch::DoneHandler on_done);
 
   Status UpdatePodStatus(const v1::Pod& pod);
   // The last step of a graceful deletion: the containers are gone.
@@ -59,9 +55,6 @@ class NodeSession {
  private:
   api::ControlClient& client_;
   NodeIdentity identity_;
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  api::ControlWatch* watch_ = nullptr;  // the current stream, for Stop()
 };
 
 }  // namespace berth::nodeagent

@@ -57,16 +57,7 @@ Status HollowFleet::Start() {
     nodes_.push_back(std::move(node));
   }
   stop_ = false;
-  for (auto& node : nodes_) {
-    Node* n = node.get();
-    n->watcher = std::thread([this, n] {
-      auto st =
-          n->session->FollowPods([this, n](const v1::WatchEvent& e) { OnPodEvent(n->index, e); });
-      if (!st.ok())
-        log::Warn("hollow node stopped following pods",
-                  {{"node", n->session->name()}, {"error", st.error().ToString()}});
-    });
-  }
+  for (auto& node : nodes_) Watch(*node);
   for (int w = 0; w < std::max(1, options_.workers); ++w) {
     reporters_.emplace_back([this] { ReportLoop(); });
     leasers_.emplace_back([this, w] { LeaseLoop(w); });
@@ -76,10 +67,10 @@ Status HollowFleet::Start() {
 
 void HollowFleet::Stop() {
   if (stop_.exchange(true)) return;
-  for (auto& n : nodes_) n->session->Stop();
   cv_.notify_all();
   for (auto& n : nodes_) {
-    if (n->watcher.joinable()) n->watcher.join();
+    std::lock_guard lock(n->watch_mu);
+    n->watch.reset();  // cancels and waits for its end
   }
   for (auto* pool : {&reporters_, &leasers_}) {
     for (auto& t : *pool) {
@@ -93,6 +84,38 @@ void HollowFleet::Freeze(const std::string& node) {
   for (auto& n : nodes_) {
     if (n->session->name() == node) n->frozen = true;
   }
+}
+
+void HollowFleet::Watch(Node& node) {
+  auto watch = node.session->WatchPods(
+      node.revision,
+      [this, &node](const v1::WatchEvent& e) {
+        node.backoff = std::chrono::milliseconds(200);
+        node.revision = e.resource_version();
+        if (e.type() != "BOOKMARK") OnPodEvent(node.index, e);
+      },
+      [this, &node](const Status& st) { OnWatchDone(node, st); });
+  std::lock_guard lock(node.watch_mu);
+  node.watch = std::move(watch);  // the ended one, if any, is done already
+}
+
+void HollowFleet::OnWatchDone(Node& node, const Status& status) {
+  if (stop_) return;
+  if (!status.ok()) {
+    if (status.error().err() == EACCES) {
+      log::Warn("hollow node stopped following pods",
+                {{"node", node.session->name()}, {"error", status.error().ToString()}});
+      return;
+    }
+    if (status.error().err() == ERANGE) node.revision.clear();  // too old: list again
+  }
+  log::Warn("pod watch ended; resuming",
+            {{"node", node.session->name()},
+             {"error", status.ok() ? "stream closed" : status.error().ToString()}});
+  // A lease worker starts the next one (not this gRPC callback thread).
+  const auto delay = node.backoff;
+  node.backoff = std::min(node.backoff * 2, std::chrono::milliseconds(5000));
+  node.rewatch_at = (std::chrono::steady_clock::now() + delay).time_since_epoch().count();
 }
 
 void HollowFleet::OnPodEvent(int index, const v1::WatchEvent& event) {
@@ -209,6 +232,15 @@ void HollowFleet::LeaseLoop(int worker) {
   auto next = std::chrono::steady_clock::now() + options_.lease_period;
   while (!stop_) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+    for (size_t i = static_cast<size_t>(worker); i < nodes_.size() && !stop_; i += stride) {
+      Node& n = *nodes_[i];
+      const int64_t due = n.rewatch_at;
+      if (due >= 0 && now >= due) {
+        n.rewatch_at = -1;
+        Watch(n);
+      }
+    }
     if (std::chrono::steady_clock::now() < next) continue;
     for (size_t i = static_cast<size_t>(worker); i < nodes_.size(); i += stride) {
       auto& n = nodes_[i];

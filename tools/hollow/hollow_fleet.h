@@ -6,8 +6,9 @@
 // (10.<node>.x.y). Freeze(node) simulates a dead node: no more lease
 // renewals, status reports or deletions from it.
 //
-// Thread-safe. Threads: one pod watch per node, and `workers` threads each
-// for leases and for delayed status reports.
+// Thread-safe. Pod watches run on gRPC's callback threads (no thread per
+// node); `workers` threads each renew leases and resume dropped watches,
+// and as many send the delayed status reports.
 #pragma once
 
 #include <atomic>
@@ -58,7 +59,14 @@ class HollowFleet {
  private:
   struct Node {
     std::unique_ptr<nodeagent::NodeSession> session;
-    std::thread watcher;
+    std::mutex watch_mu;
+    std::unique_ptr<api::AsyncWatch> watch;  // guarded by watch_mu
+    // The last event's revision: written by the watch's callbacks, read
+    // when it is resumed after its end (ordered by rewatch_at).
+    std::string revision;
+    std::chrono::milliseconds backoff{200};
+    // When to resume the ended watch (steady clock ticks); -1: watching.
+    std::atomic<int64_t> rewatch_at{-1};
     std::atomic<bool> frozen{false};
     int index = 0;
     uint32_t next_ip = 1;
@@ -70,6 +78,8 @@ class HollowFleet {
     bool finish_deletion;
     bool operator>(const Report& o) const { return due > o.due; }
   };
+  void Watch(Node& node);
+  void OnWatchDone(Node& node, const Status& status);
   void OnPodEvent(int node, const v1::WatchEvent& event);
   void ReportLoop();
   void LeaseLoop(int worker);

@@ -1,6 +1,6 @@
 // A client of berth.v1.Control: the verbs as Result-returning calls (a
 // failed call's gRPC status becomes the Error it stood for, see
-// grpc_status.h) and watches as blocking readers. Used by the CLI, the
+// grpc_status.h) and watches as blocking readers or callbacks. Used by the CLI, the
 // node agent and hollow nodes.
 //
 // Thread-safe: calls may run concurrently on one client (gRPC channels
@@ -9,7 +9,10 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -50,6 +53,35 @@ class ControlWatch {
   bool finished_ = false;
 };
 
+// A watch read by gRPC's callback threads, for processes that keep many
+// (hollow nodes): no thread waits on it. `on_event` runs for each event in
+// order, never two at once; `on_done` runs once when the stream ends, with
+// OK after a clean end or a Cancel() and the error otherwise (ERANGE: too
+// old, list again). Destroying it cancels the stream and waits for
+// `on_done` to have run, so it must not be destroyed from its callbacks.
+class AsyncWatch : public grpc::ClientReadReactor<v1::WatchEvent> {
+ public:
+  using EventHandler = std::function<void(const v1::WatchEvent&)>;
+  using DoneHandler = std::function<void(const Status&)>;
+  AsyncWatch(v1::Control::Stub& stub, const v1::WatchRequest& request, const std::string& token,
+             EventHandler on_event, DoneHandler on_done);
+  ~AsyncWatch() override;
+  void Cancel();
+
+  void OnReadDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
+
+ private:
+  grpc::ClientContext ctx_;
+  v1::WatchRequest request_;
+  v1::WatchEvent event_;
+  EventHandler on_event_;
+  DoneHandler on_done_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+};
+
 class ControlClient {
  public:
   // "unix:/run/berth/control.sock" or "host:port".
@@ -65,6 +97,9 @@ class ControlClient {
                                   bool dry_run = false);
   Result<v1::Object> Delete(const v1::DeleteRequest& request);
   Result<std::unique_ptr<ControlWatch>> Watch(const v1::WatchRequest& request);
+  std::unique_ptr<AsyncWatch> WatchAsync(const v1::WatchRequest& request,
+                                         AsyncWatch::EventHandler on_event,
+                                         AsyncWatch::DoneHandler on_done);
   Result<v1::JoinResponse> Join(const std::string& node_name, const std::string& csr_pem);
 
   // Per-call deadline for unary calls (default 30 s).
