@@ -39,6 +39,10 @@ berth_find_pkg(bpf libbpf libbpf-dev)
 berth_find_pkg(httplib cpp-httplib libcpp-httplib-dev)
 berth_find_pkg(systemd libsystemd libsystemd-dev)
 berth_find_pkg(ldns ldns libldns-dev)
+# The control plane's processes allocate from many threads at once
+# (protobuf objects per event, per watch, per request); jemalloc keeps
+# them from queueing on glibc's arenas, as RocksDB recommends.
+berth_find_pkg(jemalloc jemalloc libjemalloc-dev)
 berth_find_pkg(libyaml yaml-0.1 libyaml-dev)
 berth_find_config(yaml-cpp libyaml-cpp-dev)
 berth_find_config(RocksDB librocksdb-dev)

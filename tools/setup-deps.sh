@@ -12,7 +12,7 @@ packages=(
   libcli11-dev libgtest-dev libgmock-dev libarchive-dev libssl-dev
   libcurl4-openssl-dev libnl-3-dev libnl-route-3-dev libbpf-dev bpftool
   libcpp-httplib-dev zlib1g-dev libyaml-cpp-dev libyaml-dev libsystemd-dev librocksdb-dev
-  libldns-dev
+  libldns-dev libjemalloc-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   # runtime tests and benchmarks: test rootfs, peer runtimes, podman
   busybox-static crun runc podman uidmap iproute2 procps time

@@ -56,6 +56,7 @@ struct ControlPlane::Parts {
   std::unique_ptr<ReplicaSetController> replicaset;
   std::unique_ptr<DeploymentController> deployment;
   std::unique_ptr<SchedulerService> scheduler;
+  bool scheduler_started = false;
   std::unique_ptr<NodeLifecycleController> node_lifecycle;
   std::unique_ptr<EndpointsController> endpoints;
   std::unique_ptr<ServiceAllocationRepair> service_repair;
@@ -85,6 +86,15 @@ ControlPlane::ControlPlane(std::unique_ptr<Parts> parts) : parts_(std::move(part
 ControlPlane::~ControlPlane() { Stop(); }
 
 Registry& ControlPlane::registry() { return *parts_->registry; }
+
+SchedulerStats ControlPlane::scheduler_stats() const { return parts_->scheduler->Stats(); }
+
+Status ControlPlane::StartScheduler() {
+  if (parts_->scheduler_started) return {};
+  BERTH_TRY(parts_->scheduler->Start());
+  parts_->scheduler_started = true;
+  return {};
+}
 
 int ControlPlane::bound_port(size_t listener) const {
   return listener < parts_->ports.size() ? parts_->ports[listener] : 0;
@@ -173,7 +183,8 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(const ControlPlaneOpti
   for (auto* i : p->Informers()) BERTH_TRY(i->Start());
   BERTH_TRY(p->replicaset->Start());
   BERTH_TRY(p->deployment->Start());
-  BERTH_TRY(p->scheduler->Start());
+  if (!o.hold_scheduler) BERTH_TRY(p->scheduler->Start());
+  p->scheduler_started = !o.hold_scheduler;
   BERTH_TRY(p->node_lifecycle->Start());
   BERTH_TRY(p->endpoints->Start());
   BERTH_TRY(p->service_repair->Start());

@@ -19,6 +19,7 @@
 
 #include "berth/common/error.h"
 #include "berth/control/scheduler/scheduler.h"
+#include "berth/control/scheduling/scheduler_service.h"
 
 namespace berth::control {
 
@@ -43,6 +44,9 @@ struct ControlPlaneOptions {
   std::string service_cidr = "10.96.0.0/12";
   // Nodes get /24 pod CIDRs from here.
   std::string cluster_cidr = "10.244.0.0/16";
+  // The scheduler waits for StartScheduler() (a backlog built first, as a
+  // benchmark measuring the scheduler alone needs).
+  bool hold_scheduler = false;
 };
 
 class ControlPlane {
@@ -52,6 +56,10 @@ class ControlPlane {
   void Stop();
 
   Registry& registry();
+  // Starts a held scheduler; a no-op when it runs already.
+  Status StartScheduler();
+  // Binds done (durably), pods found unschedulable, preemptions.
+  SchedulerStats scheduler_stats() const;
   // The port a "host:0" listener got.
   int bound_port(size_t listener) const;
 
