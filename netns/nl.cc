@@ -1,8 +1,10 @@
 #include "nl.h"
 
 #include <linux/rtnetlink.h>
+#include <sys/random.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <net/if.h>
 #include <netlink/netlink.h>
@@ -136,6 +138,11 @@ Result<std::vector<LinkInfo>> ListLinks(const NlSocket& nl) {
     info.kind = kind ? kind : "";
     info.master = rtnl_link_get_master(l);
     info.up = (rtnl_link_get_flags(l) & IFF_UP) != 0;
+    if (nl_addr* a = rtnl_link_get_addr(l); a != nullptr && nl_addr_get_len(a) == 6) {
+      Mac mac;
+      std::memcpy(mac.data(), nl_addr_get_binary_addr(a), mac.size());
+      info.mac = mac;
+    }
     out.push_back(std::move(info));
   }
   return out;
@@ -169,6 +176,15 @@ Status CreateBridge(const NlSocket& nl, const std::string& name, int mtu) {
   rtnl_link_set_name(link.get(), name.c_str());
   rtnl_link_set_mtu(link.get(), static_cast<unsigned>(mtu));
   rtnl_link_set_flags(link.get(), IFF_UP);
+  // An address given at creation is one the kernel keeps (NET_ADDR_SET):
+  // ports joining or leaving no longer change it.
+  Mac mac;
+  if (::getrandom(mac.data(), mac.size(), 0) != static_cast<ssize_t>(mac.size())) {
+    return Error::FromErrno("getrandom");
+  }
+  mac[0] = static_cast<uint8_t>((mac[0] & 0xfe) | 0x02);  // unicast, locally administered
+  Addr addr(nl_addr_build(AF_LLC, mac.data(), mac.size()));
+  rtnl_link_set_addr(link.get(), addr.get());
   if (int err = rtnl_link_add(nl.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) {
     return NlError(err, "create bridge " + name);
   }

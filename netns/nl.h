@@ -43,6 +43,7 @@ struct LinkInfo {
   std::string kind;  // "veth", "bridge", ... (empty when unknown)
   int master = 0;
   bool up = false;
+  std::optional<Mac> mac;  // Ethernet links
 };
 
 // ENOENT when there is no such link.
@@ -59,6 +60,10 @@ struct VethSpec {
   std::optional<Mac> host_mac;
 };
 Status CreateVeth(const NlSocket& nl, const VethSpec& spec);
+// With a random locally administered MAC set explicitly: a bridge left to
+// itself takes the lowest MAC among its ports and changes it as pods come
+// and go, and every pod's ARP entry for the gateway then points nowhere
+// until it is probed again (seconds of lost packets).
 Status CreateBridge(const NlSocket& nl, const std::string& name, int mtu);
 Status SetLinkUp(const NlSocket& nl, int index);
 // ENOENT when absent.

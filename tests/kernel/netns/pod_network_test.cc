@@ -126,6 +126,39 @@ TEST_P(PodNetworkTest, TeardownLeavesNothingAndSetUpIsIdempotent) {
   EXPECT_FALSE(n.net->SetUpPod("../etc").ok());
 }
 
+// The bridge's MAC is set once: pods joining and leaving do not change it
+// (a changed gateway MAC blackholes every pod's traffic until ARP probes).
+TEST(PodNetworkBridgeTest, BridgeMacStaysAsPodsComeAndGo) {
+  REQUIRE_ROOT();
+  auto world = World::Build(1, NodeMode::kBridge);
+  ASSERT_OK(world);
+  Node& n = (*world)->node(0);
+  auto bridge_mac = [&]() -> std::optional<detail::Mac> {
+    std::optional<detail::Mac> mac;
+    auto fd = OpenNetns(n.netns);
+    EXPECT_OK(fd);
+    EXPECT_OK(InNetns(fd->get(), [&]() -> Status {
+      BERTH_ASSIGN_OR_RETURN(auto nl, detail::NlSocket::Open());
+      BERTH_ASSIGN_OR_RETURN(auto links, detail::ListLinks(nl));
+      for (const auto& l : links) {
+        if (l.name == n.config.bridge) mac = l.mac;
+      }
+      return {};
+    }));
+    return mac;
+  };
+  ASSERT_OK(n.net->SetUpPod("first"));
+  const auto mac = bridge_mac();
+  ASSERT_TRUE(mac.has_value());
+  EXPECT_EQ((*mac)[0] & 0x03, 0x02) << "unicast and locally administered";
+  // Enough veths that one almost surely has a lower MAC than the bridge.
+  for (int i = 0; i < 8; ++i) ASSERT_OK(n.net->SetUpPod("pod-" + std::to_string(i)));
+  EXPECT_EQ(bridge_mac(), mac);
+  ASSERT_OK(n.net->TearDownPod("first"));
+  for (int i = 0; i < 4; ++i) ASSERT_OK(n.net->TearDownPod("pod-" + std::to_string(i)));
+  EXPECT_EQ(bridge_mac(), mac);
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, PodNetworkTest,
                          ::testing::Values(NodeMode::kBridge, NodeMode::kRouted),
                          [](const auto& info) {
