@@ -13,7 +13,7 @@ namespace {
 
 constexpr const char* kVerbs =
     "annotate apply cluster-info completion config cordon create delete describe down drain "
-    "events get label logs rollout scale set uncordon up version";
+    "events exec get label logs rollout scale set uncordon up version";
 
 std::string BashScript() {
   std::string types;
@@ -39,7 +39,7 @@ _berth() {
     config) COMPREPLY=($(compgen -W "view current-context get-contexts use-context" -- "$cur")); return ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
     cordon|uncordon|drain) COMPREPLY=($(compgen -W "$(berth get nodes --no-headers 2>/dev/null | awk '{print $1}')" -- "$cur")); return ;;
-    logs) COMPREPLY=($(compgen -W "$(berth get pods --no-headers 2>/dev/null | awk '{print $1}')" -- "$cur")); return ;;
+    logs|exec) COMPREPLY=($(compgen -W "$(berth get pods --no-headers 2>/dev/null | awk '{print $1}')" -- "$cur")); return ;;
     get|describe|delete|label|annotate|scale)
       if [[ -z $type ]]; then
         COMPREPLY=($(compgen -W "@TYPES@all" -- "$cur"))

@@ -19,6 +19,8 @@ void AddNodeCommands(CLI::App& app, const GlobalFlags& global, int* exit_code);
 void AddClusterCommands(CLI::App& app, const GlobalFlags& global, int* exit_code);
 // logs
 void AddLogsCommand(CLI::App& app, const GlobalFlags& global, int* exit_code);
+// exec
+void AddExecCommand(CLI::App& app, const GlobalFlags& global, int* exit_code);
 // completion bash|zsh
 void AddCompletionCommand(CLI::App& app, int* exit_code);
 // up, down

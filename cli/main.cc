@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   AddNodeCommands(app, global, &exit_code);
   AddClusterCommands(app, global, &exit_code);
   AddLogsCommand(app, global, &exit_code);
+  AddExecCommand(app, global, &exit_code);
   AddUpCommands(app, &exit_code);
   AddCompletionCommand(app, &exit_code);
   berth::log::Options opts;

@@ -394,12 +394,13 @@ Result<fs::path> Agent::LogPath(const std::string& ns, const std::string& pod,
 Result<std::unique_ptr<ExecProcess>> Agent::StartExec(const std::string& ns, const std::string& pod,
                                                       const std::string& container,
                                                       const std::vector<std::string>& command,
-                                                      bool tty, bool stdin) {
+                                                      bool tty, bool stdin,
+                                                      std::optional<runtime::ConsoleSize> size) {
   std::lock_guard lock(mu_);
   const PodWorker* w = Find(ns, pod);
   if (w == nullptr) return Error::Sys(ENOENT, "pod " + ns + "/" + pod + " not found");
   std::string name = container.empty() ? w->manifest().containers[0].name : container;
-  return w->StartExec(name, command, tty, stdin, config_.run_dir);
+  return w->StartExec(name, command, tty, stdin, size, config_.run_dir);
 }
 
 Result<NodeStatus> Agent::GetNodeStatus() const {

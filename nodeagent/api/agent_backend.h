@@ -32,11 +32,10 @@ class AgentBackend {
   virtual Result<std::filesystem::path> LogPath(const std::string& ns, const std::string& pod,
                                                 const std::string& container,
                                                 bool previous) const = 0;
-  virtual Result<std::unique_ptr<ExecProcess>> StartExec(const std::string& ns,
-                                                         const std::string& pod,
-                                                         const std::string& container,
-                                                         const std::vector<std::string>& command,
-                                                         bool tty, bool stdin) = 0;
+  virtual Result<std::unique_ptr<ExecProcess>> StartExec(
+      const std::string& ns, const std::string& pod, const std::string& container,
+      const std::vector<std::string>& command, bool tty, bool stdin,
+      std::optional<runtime::ConsoleSize> size) = 0;
   virtual Result<NodeStatus> GetNodeStatus() const = 0;
 };
 

@@ -22,21 +22,12 @@
 
 #include "agent.grpc.pb.h"
 
+#include "berth/api/exec_client.h"
 #include "berth/common/error.h"
 
 namespace berth::nodeagent {
 
-// The local side of an exec. Every fd is borrowed.
-struct ExecIo {
-  int stdin_fd = -1;  // read until EOF and forwarded when the start asks for stdin
-  int stdout_fd = STDOUT_FILENO;
-  int stderr_fd = STDERR_FILENO;
-  // With a TTY: the local terminal, whose size (TIOCGWINSZ) is sent at the
-  // start and whenever `resize_fd` becomes readable (a SIGWINCH self-pipe;
-  // non-blocking, its bytes are drained). -1: none.
-  int terminal_fd = -1;
-  int resize_fd = -1;
-};
+using api::ExecIo;
 
 class AgentClient {
  public:

@@ -474,14 +474,14 @@ grpc::Status AgentService::Exec(grpc::ServerContext* ctx, ExecStream* stream) {
   if (start.command().empty()) return Invalid("exec: the command is empty");
   const std::string ns = NamespaceOrDefault(start.namespace_());
   const std::vector<std::string> command(start.command().begin(), start.command().end());
-  auto process =
-      backend_.StartExec(ns, start.pod(), start.container(), command, start.tty(), start.stdin());
+  std::optional<runtime::ConsoleSize> size;
+  if (start.tty() && start.has_terminal_size()) {
+    size = runtime::ConsoleSize{start.terminal_size().height(), start.terminal_size().width()};
+  }
+  auto process = backend_.StartExec(ns, start.pod(), start.container(), command, start.tty(),
+                                    start.stdin(), size);
   if (!process.ok()) {
     return ToGrpcStatus(std::move(process).error().Wrap("exec in pod " + ns + "/" + start.pod()));
-  }
-  if (start.tty() && start.has_terminal_size()) {
-    IgnoreError((*process)->Resize(start.terminal_size().width(), start.terminal_size().height()),
-                "EINVAL/ENOTTY: the process runs anyway, at the terminal's default size");
   }
   log::Debug("exec", {{"pod", ns + "/" + start.pod()}, {"command", command.front()}});
   ExecSession session(ctx, stream, **process);

@@ -494,74 +494,6 @@ Result<int> Attach(AgentClient& client, const CtlOptions& o, const CtlIo& io) {
   return 0;
 }
 
-// The local terminal in raw mode (no echo, no line editing, no signals from
-// keys: ^C goes to the remote process) until destroyed.
-class RawTerminal {
- public:
-  static Result<std::unique_ptr<RawTerminal>> Enter(int fd) {
-    struct termios saved {};
-    if (::tcgetattr(fd, &saved) < 0) return Error::FromErrno("tcgetattr");
-    struct termios raw = saved;
-    ::cfmakeraw(&raw);
-    if (::tcsetattr(fd, TCSADRAIN, &raw) < 0) return Error::FromErrno("tcsetattr raw");
-    return std::unique_ptr<RawTerminal>(new RawTerminal(fd, saved));
-  }
-  RawTerminal(const RawTerminal&) = delete;
-  RawTerminal& operator=(const RawTerminal&) = delete;
-  // tcsetattr(3): nothing to do if the terminal cannot be restored on the way out.
-  ~RawTerminal() { (void)::tcsetattr(fd_, TCSADRAIN, &saved_); }
-
- private:
-  RawTerminal(int fd, const struct termios& saved) : fd_(fd), saved_(saved) {}
-  int fd_;
-  struct termios saved_;
-};
-
-// The write end of the SIGWINCH self-pipe. A signal handler can reach
-// nothing but a global; only one WinchPipe exists at a time.
-std::atomic<int> g_winch_write_fd{-1};
-
-extern "C" void OnWinch(int /*sig*/) {
-  const int saved_errno = errno;
-  const int fd = g_winch_write_fd.load();
-  if (fd >= 0) (void)!::write(fd, "w", 1);  // EAGAIN: a resize is already pending
-  errno = saved_errno;
-}
-
-// SIGWINCH as a readable, non-blocking fd while it lives.
-class WinchPipe {
- public:
-  static Result<std::unique_ptr<WinchPipe>> Install() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) return Error::FromErrno("pipe2");
-    std::unique_ptr<WinchPipe> p(new WinchPipe(UniqueFd(fds[0]), UniqueFd(fds[1])));
-    g_winch_write_fd.store(p->write_.get());
-    struct sigaction sa {};
-    sa.sa_handler = OnWinch;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    if (::sigaction(SIGWINCH, &sa, &p->old_) < 0) {
-      g_winch_write_fd.store(-1);
-      return Error::FromErrno("sigaction SIGWINCH");
-    }
-    p->installed_ = true;
-    return p;
-  }
-  WinchPipe(const WinchPipe&) = delete;
-  WinchPipe& operator=(const WinchPipe&) = delete;
-  ~WinchPipe() {
-    if (installed_) (void)::sigaction(SIGWINCH, &old_, nullptr);
-    g_winch_write_fd.store(-1);
-  }
-  int fd() const { return read_.get(); }
-
- private:
-  WinchPipe(UniqueFd r, UniqueFd w) : read_(std::move(r)), write_(std::move(w)) {}
-  UniqueFd read_, write_;
-  struct sigaction old_ {};
-  bool installed_ = false;
-};
-
 Result<int> Exec(AgentClient& client, const CtlOptions& o, const CtlIo& io) {
   auto [ns, name] = PodRef(o);
   if (o.command.empty()) return Error::Invalid("exec: no command given (after --)");
@@ -583,15 +515,11 @@ Result<int> Exec(AgentClient& client, const CtlOptions& o, const CtlIo& io) {
   eio.stdin_fd = o.interactive ? io.in_fd : -1;
   eio.stdout_fd = ::fileno(io.out);
   eio.stderr_fd = ::fileno(io.err);
-  std::unique_ptr<RawTerminal> raw;
-  std::unique_ptr<WinchPipe> winch;
+  std::unique_ptr<api::LocalTerminal> terminal;
   if (tty && local_tty) {
+    BERTH_ASSIGN_OR_RETURN(terminal, api::LocalTerminal::Open(io.in_fd, o.interactive));
     eio.terminal_fd = io.in_fd;
-    BERTH_ASSIGN_OR_RETURN(winch, WinchPipe::Install());
-    eio.resize_fd = winch->fd();
-    if (o.interactive) {
-      BERTH_ASSIGN_OR_RETURN(raw, RawTerminal::Enter(io.in_fd));
-    }
+    eio.resize_fd = terminal->resize_fd();
   }
   (void)std::fflush(io.out);
   (void)std::fflush(io.err);

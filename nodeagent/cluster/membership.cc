@@ -68,6 +68,7 @@ NodeIdentity Identity(const AgentConfig& config) {
   host.set_type("Hostname");
   host.set_address(config.node_name);
   id.addresses = {internal, host};
+  id.annotations[std::string(kAgentApiAnnotation)] = "unix:" + config.socket.string();
   return id;
 }
 

@@ -42,6 +42,8 @@ Status NodeSession::Register() {
   node->mutable_metadata()->mutable_labels()->insert(identity_.labels.begin(),
                                                      identity_.labels.end());
   (*node->mutable_metadata()->mutable_labels())["kubernetes.io/hostname"] = identity_.name;
+  node->mutable_metadata()->mutable_annotations()->insert(identity_.annotations.begin(),
+                                                          identity_.annotations.end());
   v1::NodeStatus* status = node->mutable_status();
   *status->mutable_capacity() = identity_.capacity;
   *status->mutable_allocatable() = identity_.allocatable;
@@ -54,6 +56,20 @@ Status NodeSession::Register() {
   // Known already (a restart): keep its spec (taints, cordon), refresh status.
   auto current = client_.Get("Node", "", identity_.name);
   if (!current.ok()) return std::move(current).error().Wrap("register node " + identity_.name);
+  auto& annotations = *current->mutable_node()->mutable_metadata()->mutable_annotations();
+  bool changed = false;
+  for (const auto& [key, value] : identity_.annotations) {
+    auto it = annotations.find(key);
+    if (it != annotations.end() && it->second == value) continue;
+    annotations[key] = value;
+    changed = true;
+  }
+  if (changed) {
+    auto annotated = client_.Update(*current);
+    if (!annotated.ok())
+      return std::move(annotated).error().Wrap("register node " + identity_.name);
+    current = std::move(annotated);
+  }
   *current->mutable_node()->mutable_status() = *status;
   auto updated = client_.Update(*current, /*status=*/true);
   if (!updated.ok()) return std::move(updated).error().Wrap("register node " + identity_.name);

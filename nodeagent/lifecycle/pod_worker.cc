@@ -155,9 +155,13 @@ Result<ExecResult> PodWorker::Exec(const std::string& container,
 Result<std::unique_ptr<ExecProcess>> PodWorker::StartExec(const std::string& container,
                                                           const std::vector<std::string>& command,
                                                           bool tty, bool stdin,
+                                                          std::optional<runtime::ConsoleSize> size,
                                                           const fs::path& socket_dir) const {
   BERTH_ASSIGN_OR_RETURN(std::shared_ptr<ContainerInstance> inst, Running(container));
   BERTH_ASSIGN_OR_RETURN(runtime::ExecOptions o, inst->ExecOptionsFor(command));
+  // The terminal has its size before the command starts (a resize after
+  // it could come after the command read it).
+  if (tty) o.process.console_size = size;
   return StartExecProcess(std::move(o), tty, stdin, socket_dir);
 }
 

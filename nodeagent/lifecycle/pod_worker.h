@@ -56,6 +56,7 @@ class PodWorker {
   Result<std::unique_ptr<ExecProcess>> StartExec(const std::string& container,
                                                  const std::vector<std::string>& command, bool tty,
                                                  bool stdin,
+                                                 std::optional<runtime::ConsoleSize> size,
                                                  const std::filesystem::path& socket_dir) const;
   // The running (or last) instance's log, or the one before it.
   Result<std::filesystem::path> LogPath(const std::string& container, bool previous) const;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Rollouts under steady load, and a restart of the whole control path:
+# Rollouts under steady load, and a restart of the whole control path
+# (and `berth exec` into the client on the way):
 # `berth up --nodes 3`, examples/web, and a client pod on node1 sending a
 # request through the service every 100 ms for the whole test. The
 # deployment rolls to a new image version (`berth set image`), rolls back
@@ -50,6 +51,20 @@ for _ in $(seq 120); do
   sleep 0.5
 done
 [[ $(e2e_phase client) == Running ]] || fail "client pod: $(B get pods -o wide)"
+
+# berth exec: output, the command's exit code, and a TTY of the local size.
+[[ $(B exec client -- hostname) == client ]] || fail "exec: $(B exec client -- hostname 2>&1)"
+set +e
+err=$(B exec client -- sh -c 'exit 3' 2>&1 >/dev/null)
+rc=$?
+set -e
+[[ $rc -eq 3 && $err == "command terminated with exit code 3" ]] || fail "exec exit code: $rc '$err'"
+# script(1) gives berth a terminal; its input stays open while the command runs.
+size=$(sleep 2 | script -qec "stty rows 33 cols 99; $berth --config $work/config exec -it client -- stty size" /dev/null | tr -d '\r\0')
+[[ $size == "33 99" ]] || fail "exec -it terminal size: '$size'"
+out=$(echo hello | B exec -i client -- cat)
+[[ $out == hello ]] || fail "exec -i: '$out'"
+B exec client -c nosuch -- true 2>/dev/null && fail "exec into a missing container succeeded"
 sleep 2
 
 # The images of the deployment's pods that are not terminating.

@@ -126,7 +126,8 @@ spec:
     return st.st_ino;
   };
   EXPECT_EQ(ns(pod.containers[0].pid), ns(pod.containers[1].pid));
-  auto exec = agent_->StartExec("default", "shared", "b", {"ps", "-o", "args"}, false, false);
+  auto exec =
+      agent_->StartExec("default", "shared", "b", {"ps", "-o", "args"}, false, false, std::nullopt);
   ASSERT_OK(exec);
   std::string out;
   char buf[512];

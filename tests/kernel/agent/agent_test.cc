@@ -59,7 +59,8 @@ spec:
   EXPECT_TRUE(Running(Container(pod, "server")));
   EXPECT_EQ(pod.labels.at("app"), "web");
   // Both containers share the pod's uts namespace: hostname is the pod name.
-  auto exec = agent_->StartExec("default", "web", "client", {"hostname"}, false, false);
+  auto exec =
+      agent_->StartExec("default", "web", "client", {"hostname"}, false, false, std::nullopt);
   ASSERT_OK(exec);
   char buf[64] = {};
   ssize_t n = ::read((*exec)->stdout_fd(), buf, sizeof(buf) - 1);
@@ -172,7 +173,8 @@ spec:
   EXPECT_EQ(p->phase, PodPhase::kRunning);
   EXPECT_FALSE(p->ready);
   EXPECT_FALSE(Container(*p, "c")->ready);
-  auto exec = agent_->StartExec("default", "ready", "c", {"touch", "/tmp/ready"}, false, false);
+  auto exec = agent_->StartExec("default", "ready", "c", {"touch", "/tmp/ready"}, false, false,
+                                std::nullopt);
   ASSERT_OK(exec);
   ASSERT_OK((*exec)->Wait());
   EXPECT_TRUE(WaitFor(
@@ -200,8 +202,9 @@ spec:
     auto p = Pod("ex");
     return p.ok() && Running(Container(*p, "c"));
   }));
-  auto exec = agent_->StartExec(
-      "default", "ex", "c", {"sh", "-c", "echo $GREETING; echo oops >&2; exit 5"}, false, false);
+  auto exec =
+      agent_->StartExec("default", "ex", "c", {"sh", "-c", "echo $GREETING; echo oops >&2; exit 5"},
+                        false, false, std::nullopt);
   ASSERT_OK(exec);
   std::string out, err;
   char buf[256];
@@ -213,12 +216,12 @@ spec:
   EXPECT_EQ(*code, 5);
   EXPECT_EQ(out, "hi\n");
   EXPECT_EQ(err, "oops\n");
-  auto missing = agent_->StartExec("default", "nope", "c", {"true"}, false, false);
+  auto missing = agent_->StartExec("default", "nope", "c", {"true"}, false, false, std::nullopt);
   EXPECT_ERRNO(missing, ENOENT);
 
   // With a terminal: the pty master carries input and output, resizes apply.
   auto tty = agent_->StartExec("default", "ex", "c", {"sh", "-c", "read x; echo got $x; stty size"},
-                               true, true);
+                               true, true, std::nullopt);
   ASSERT_OK(tty);
   ASSERT_OK((*tty)->Resize(100, 40));
   ASSERT_EQ(::write((*tty)->stdin_fd(), "ping\n", 5), 5);

@@ -161,11 +161,10 @@ Result<fs::path> FakeBackend::LogPath(const std::string& ns, const std::string& 
   return it->second;
 }
 
-Result<std::unique_ptr<ExecProcess>> FakeBackend::StartExec(const std::string& ns,
-                                                            const std::string& pod,
-                                                            const std::string& container,
-                                                            const std::vector<std::string>& command,
-                                                            bool tty, bool stdin) {
+Result<std::unique_ptr<ExecProcess>> FakeBackend::StartExec(
+    const std::string& ns, const std::string& pod, const std::string& container,
+    const std::vector<std::string>& command, bool tty, bool stdin,
+    std::optional<runtime::ConsoleSize> size) {
   BERTH_ASSIGN_OR_RETURN(PodStatus p, GetPod(ns, pod));
   (void)p;
   (void)container;
@@ -181,6 +180,12 @@ Result<std::unique_ptr<ExecProcess>> FakeBackend::StartExec(const std::string& n
     }
     UniqueFd slave(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!slave) return Error::FromErrno(std::string("open ") + name);
+    if (size) {  // as the runtime does: sized before the command starts
+      struct winsize ws {};
+      ws.ws_row = static_cast<unsigned short>(size->height);
+      ws.ws_col = static_cast<unsigned short>(size->width);
+      if (::ioctl(master.get(), TIOCSWINSZ, &ws) < 0) return Error::FromErrno("TIOCSWINSZ");
+    }
     for (int fd = 0; fd < 3; ++fd) posix_spawn_file_actions_adddup2(&s.actions, slave.get(), fd);
     BERTH_ASSIGN_OR_RETURN(pid_t pid, Spawn(command, s));
     return std::unique_ptr<ExecProcess>(std::make_unique<FakeExec>(

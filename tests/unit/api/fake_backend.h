@@ -29,7 +29,8 @@ class FakeBackend final : public AgentBackend {
   Result<std::unique_ptr<ExecProcess>> StartExec(const std::string& ns, const std::string& pod,
                                                  const std::string& container,
                                                  const std::vector<std::string>& command, bool tty,
-                                                 bool stdin) override;
+                                                 bool stdin,
+                                                 std::optional<runtime::ConsoleSize> size) override;
   Result<NodeStatus> GetNodeStatus() const override;
 
   void SetPods(std::vector<PodStatus> pods);
