@@ -125,4 +125,11 @@ Result<HostPort> ParseUpstream(std::string_view text);
 // are not plain IP addresses (an IPv6 zone such as fe80::1%eth0) are skipped.
 std::vector<std::string> ParseResolvConf(std::string_view text);
 
+// The largest DNS message (TCP's two-byte length prefix).
+inline constexpr size_t kMaxTcpMessage = 65535;
+
+// `wire` re-encoded with another id (a forwarded query's id towards the
+// upstream); nullopt when it does not parse.
+std::optional<std::vector<uint8_t>> WithId(const std::vector<uint8_t>& wire, uint16_t id);
+
 }  // namespace berth::nodeagent::dns
