@@ -17,11 +17,10 @@
 #include "commands.h"
 
 #include "berth/api/exec_client.h"
+#include "berth/api/kinds.h"
 
 namespace berth::cli {
 namespace {
-
-constexpr std::string_view kAgentApiAnnotation = "berth.dev/agent-api";
 
 struct ExecFlags {
   std::string pod, container;
@@ -34,11 +33,11 @@ Result<std::string> AgentSocket(api::ControlClient& client, const std::string& n
                                 const std::string& pod) {
   BERTH_ASSIGN_OR_RETURN(v1::Object n, client.Get("Node", "", node));
   const auto& annotations = n.node().metadata().annotations();
-  const auto it = annotations.find(std::string(kAgentApiAnnotation));
+  const auto it = annotations.find(std::string(api::kAgentApiAnnotation));
   if (it == annotations.end() || it->second.rfind("unix:", 0) != 0) {
     return Error::Msg("pod " + pod + " runs on node " + node +
                       ", whose agent serves no API berth can reach (no " +
-                      std::string(kAgentApiAnnotation) + " annotation)");
+                      std::string(api::kAgentApiAnnotation) + " annotation)");
   }
   const std::string path = it->second.substr(5);
   struct stat st {};

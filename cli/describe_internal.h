@@ -46,8 +46,6 @@ class Writer {
 };
 
 std::string Str(int64_t v);
-std::string Join(const std::vector<std::string>& parts, std::string_view sep);
-std::string OrNone(std::string s);
 const char* Bool(bool v);
 const char* TitleBool(bool v);
 std::vector<std::string> SortedKeys(const StringMap& map);

@@ -19,17 +19,6 @@ namespace berth::cli::describe_internal {
 
 std::string Str(int64_t v) { return std::to_string(v); }
 
-std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (i > 0) out += sep;
-    out += parts[i];
-  }
-  return out;
-}
-
-std::string OrNone(std::string s) { return s.empty() ? "<none>" : s; }
-
 const char* Bool(bool v) { return v ? "true" : "false"; }
 
 // kubectl's printBool: "True"/"False".

@@ -29,17 +29,6 @@ bool Earlier(const Timestamp& a, const Timestamp& b) {
   return a.seconds() < b.seconds() || (a.seconds() == b.seconds() && a.nanos() < b.nanos());
 }
 
-std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (i > 0) out += sep;
-    out += parts[i];
-  }
-  return out;
-}
-
-std::string OrNone(std::string s) { return s.empty() ? "<none>" : s; }
-
 // One UTF-8 code point per lead byte: text/tabwriter measures cells in runes.
 int RuneCount(std::string_view s) {
   int n = 0;
@@ -731,6 +720,17 @@ std::string KindTable(const std::vector<const v1::Object*>& objects, const Print
 }
 
 }  // namespace
+
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+std::string OrNone(std::string s) { return s.empty() ? "<none>" : s; }
 
 std::string HumanDuration(std::chrono::seconds d) {
   const int64_t s = d.count();

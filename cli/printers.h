@@ -78,6 +78,11 @@ std::string FormatLabelSelector(const v1::LabelSelector& selector);
 std::string FormatEndpoints(const v1::Endpoints& endpoints,
                             std::optional<std::string_view> port_name = std::nullopt);
 
+// The parts with `sep` between them.
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+// `s`, or "<none>" when it is empty.
+std::string OrNone(std::string s);
+
 // Go's text/tabwriter over `text` (flags 0, padding character ' '): cells
 // end at '\t', a column block is the run of adjacent lines that have a cell
 // in that column, each cell is padded to its block's widest cell plus

@@ -10,6 +10,7 @@
 #include "convert.h"
 #include "node_status.h"
 
+#include "berth/api/kinds.h"
 #include "berth/common/file.h"
 #include "berth/common/log.h"
 #include "berth/netns/namespace.h"
@@ -68,7 +69,7 @@ NodeIdentity Identity(const AgentConfig& config) {
   host.set_type("Hostname");
   host.set_address(config.node_name);
   id.addresses = {internal, host};
-  id.annotations[std::string(kAgentApiAnnotation)] = "unix:" + config.socket.string();
+  id.annotations[std::string(api::kAgentApiAnnotation)] = "unix:" + config.socket.string();
   return id;
 }
 

@@ -18,15 +18,12 @@
 namespace berth::nodeagent {
 
 inline constexpr std::string_view kNodeLeaseNamespace = "berth-node-lease";
-// Where the node's agent serves berth.v1.Agent ("unix:/run/berth/agent.sock"):
-// `berth exec` reaches it there when it runs on the same machine.
-inline constexpr std::string_view kAgentApiAnnotation = "berth.dev/agent-api";
 
 struct NodeIdentity {
   std::string name;
   std::map<std::string, std::string> labels;
   // Set at registration and kept current on every later one (the agent's
-  // API endpoint, kAgentApiAnnotation).
+  // API endpoint, api::kAgentApiAnnotation).
   std::map<std::string, std::string> annotations;
   v1::NodeResources capacity;
   v1::NodeResources allocatable;

@@ -39,19 +39,25 @@ IpAddress AddressOf(const PodNetworkInfo& p, int family) {
   return {};
 }
 
-// The node's links whose names start with `prefix`.
-std::vector<std::string> NodeLinks(const Node& n, const std::string& prefix) {
-  std::vector<std::string> out;
+// Every link of the node's namespace.
+std::vector<detail::LinkInfo> NodeLinkInfos(const Node& n) {
+  std::vector<detail::LinkInfo> links;
   auto fd = OpenNetns(n.netns);
   EXPECT_OK(fd);
   EXPECT_OK(InNetns(fd->get(), [&]() -> Status {
     BERTH_ASSIGN_OR_RETURN(auto nl, detail::NlSocket::Open());
-    BERTH_ASSIGN_OR_RETURN(auto links, detail::ListLinks(nl));
-    for (const auto& l : links) {
-      if (l.name.rfind(prefix, 0) == 0) out.push_back(l.name);
-    }
+    BERTH_ASSIGN_OR_RETURN(links, detail::ListLinks(nl));
     return {};
   }));
+  return links;
+}
+
+// The node's links whose names start with `prefix`.
+std::vector<std::string> NodeLinks(const Node& n, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const auto& l : NodeLinkInfos(n)) {
+    if (l.name.rfind(prefix, 0) == 0) out.push_back(l.name);
+  }
   return out;
 }
 
@@ -134,18 +140,10 @@ TEST(PodNetworkBridgeTest, BridgeMacStaysAsPodsComeAndGo) {
   ASSERT_OK(world);
   Node& n = (*world)->node(0);
   auto bridge_mac = [&]() -> std::optional<detail::Mac> {
-    std::optional<detail::Mac> mac;
-    auto fd = OpenNetns(n.netns);
-    EXPECT_OK(fd);
-    EXPECT_OK(InNetns(fd->get(), [&]() -> Status {
-      BERTH_ASSIGN_OR_RETURN(auto nl, detail::NlSocket::Open());
-      BERTH_ASSIGN_OR_RETURN(auto links, detail::ListLinks(nl));
-      for (const auto& l : links) {
-        if (l.name == n.config.bridge) mac = l.mac;
-      }
-      return {};
-    }));
-    return mac;
+    for (const auto& l : NodeLinkInfos(n)) {
+      if (l.name == n.config.bridge) return l.mac;
+    }
+    return std::nullopt;
   };
   ASSERT_OK(n.net->SetUpPod("first"));
   const auto mac = bridge_mac();

@@ -13,6 +13,10 @@
 
 namespace berth::api {
 
+// Where a node's agent serves berth.v1.Agent ("unix:/run/berth/agent.sock"),
+// on its Node: set by the agent, read by `berth exec`.
+inline constexpr std::string_view kAgentApiAnnotation = "berth.dev/agent-api";
+
 struct KindInfo {
   std::string_view kind;         // "Deployment"
   std::string_view plural;       // "deployments"
