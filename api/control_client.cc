@@ -213,4 +213,20 @@ Result<v1::JoinResponse> ControlClient::Join(const std::string& node_name,
   return out;
 }
 
+Status ControlClient::ReportUsage(const v1::UsageReport& report) {
+  v1::UsageReportResponse out;
+  auto ctx = Context();
+  const auto status = stub_->ReportUsage(ctx.get(), report, &out);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return {};
+}
+
+Result<v1::MetricsResponse> ControlClient::GetMetrics(const v1::MetricsRequest& request) {
+  v1::MetricsResponse out;
+  auto ctx = Context();
+  const auto status = stub_->GetMetrics(ctx.get(), request, &out);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return out;
+}
+
 }  // namespace berth::api

@@ -13,7 +13,7 @@ namespace {
 
 constexpr const char* kVerbs =
     "annotate apply cluster-info completion config cordon create delete describe down drain "
-    "events exec get label logs rollout scale set uncordon up version";
+    "events exec get label logs rollout scale set top uncordon up version";
 
 std::string BashScript() {
   std::string types;
@@ -36,6 +36,8 @@ _berth() {
   case $verb in
     rollout) [[ -z $type ]] && { COMPREPLY=($(compgen -W "status history undo pause resume restart" -- "$cur")); return; }
              COMPREPLY=($(compgen -W "deployment/ daemonset/" -- "$cur")); return ;;
+    top) [[ -z $type ]] && { COMPREPLY=($(compgen -W "nodes pods" -- "$cur")); return; }
+         COMPREPLY=($(compgen -W "$(berth get "$type" --no-headers 2>/dev/null | awk '{print $1}')" -- "$cur")); return ;;
     config) COMPREPLY=($(compgen -W "view current-context get-contexts use-context" -- "$cur")); return ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
     cordon|uncordon|drain) COMPREPLY=($(compgen -W "$(berth get nodes --no-headers 2>/dev/null | awk '{print $1}')" -- "$cur")); return ;;

@@ -21,6 +21,8 @@ void AddClusterCommands(CLI::App& app, const GlobalFlags& global, int* exit_code
 void AddLogsCommand(CLI::App& app, const GlobalFlags& global, int* exit_code);
 // exec
 void AddExecCommand(CLI::App& app, const GlobalFlags& global, int* exit_code);
+// top nodes|pods
+void AddTopCommand(CLI::App& app, const GlobalFlags& global, int* exit_code);
 // completion bash|zsh
 void AddCompletionCommand(CLI::App& app, int* exit_code);
 // up, down

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   AddClusterCommands(app, global, &exit_code);
   AddLogsCommand(app, global, &exit_code);
   AddExecCommand(app, global, &exit_code);
+  AddTopCommand(app, global, &exit_code);
   AddUpCommands(app, &exit_code);
   AddCompletionCommand(app, &exit_code);
   berth::log::Options opts;

@@ -30,6 +30,7 @@ struct RunFlags {
       http_listen, node_name, pod_cidr, node_netns, config_dir, bridge, node_ip, bpf_pin_dir,
       node_port_interface;
   double join_wait_s = 60;
+  int usage_report_s = 0;
 };
 
 Result<AgentConfig> BuildConfig(const RunFlags& f) {
@@ -57,6 +58,7 @@ Result<AgentConfig> BuildConfig(const RunFlags& f) {
   set(f.node_ip, &c.node_ip);
   set(f.bpf_pin_dir, &c.bpf_pin_dir);
   set(f.node_port_interface, &c.node_port_interface);
+  if (f.usage_report_s > 0) c.usage_report_interval = std::chrono::seconds(f.usage_report_s);
   // A node that joined a cluster (berth-agent join) takes pods from it too.
   c.cluster = ::access(ClusterDir(c.state_dir).c_str(), F_OK) == 0;
   if (!f.pod_cidr.empty()) {
@@ -278,6 +280,9 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
                   "cluster: serve NodePorts on this interface");
   run->add_option("--join-wait", f->join_wait_s,
                   "cluster: seconds to wait for berth-control at start (60)");
+  run->add_option("--usage-report-seconds", f->usage_report_s,
+                  "cluster: report usage for berth top this often (10)")
+      ->check(CLI::Range(1, 3600));
   run->callback([f, exit_code] { *exit_code = Run(*f); });
 }
 

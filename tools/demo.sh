@@ -65,6 +65,14 @@ show "$berth" rollout history deployment/web
 show "$berth" get deployment,replicaset
 show "$berth" events --for deployment/web
 
+step "what the pods use: each agent reports its pods' usage every 10 s"
+for _ in $(seq 60); do
+  [[ $("$berth" top pods -l app=web --no-headers 2>/dev/null | wc -l) -ge 5 ]] && break
+  sleep 1
+done
+show "$berth" top pods -l app=web
+show "$berth" top nodes
+
 cat <<TXT
 
 Berth is running: berth-control at 127.0.0.1:6443 (state in /var/lib/berth,

@@ -63,6 +63,9 @@ Error Denied(const Principal& who, const Attributes& what, const std::string& wh
 }  // namespace
 
 std::string ResourceOf(std::string_view kind) {
+  // The usage berth-control keeps in memory (GetMetrics): metrics.k8s.io's.
+  if (kind == "NodeMetrics") return "nodes.metrics.k8s.io";
+  if (kind == "PodMetrics") return "pods.metrics.k8s.io";
   const api::KindInfo* info = api::FindKind(kind);
   if (info == nullptr) return std::string(kind);
   std::string out(info->plural);
@@ -124,6 +127,10 @@ Status Authorizer::AuthorizeNode(const Principal& who, const std::string& node,
                   "no pod on node " + node + " uses " + lower + " \"" + what.name + "\"");
   }
   if ((kind == "Service" || kind == "Endpoints") && IsRead(what.verb)) return {};
+  if (kind == "NodeMetrics" && what.verb == "create") {
+    if (what.name == node) return {};
+    return Denied(who, what, "a node reports only its own usage");
+  }
   // Events: create, and update to count a repeat (kubelet's rights too).
   if (kind == "Event" && (what.verb == "create" || what.verb == "update")) return {};
   return Denied(who, what, "");

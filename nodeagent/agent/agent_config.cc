@@ -42,29 +42,31 @@ class ConfigParser : public detail::YamlReader {
   Result<AgentConfig> Parse(const YAML::Node& root) const {
     AgentConfig c;
     if (!root || root.IsNull()) return c;
-    BERTH_TRY(Keys(root, "", {"nodeName",
-                              "manifestDir",
-                              "stateDir",
-                              "runDir",
-                              "configDir",
-                              "logDir",
-                              "imageStore",
-                              "registriesConfig",
-                              "cgroupRoot",
-                              "socket",
-                              "httpListen",
-                              "shim",
-                              "network",
-                              "reserved",
-                              "maxPods",
-                              "restartBackoff",
-                              "logs",
-                              "nodeIP",
-                              "bpfPinDir",
-                              "serviceCgroup",
-                              "nodePortInterface",
-                              "clusterDNS",
-                              "clusterDomain"}));
+    BERTH_TRY(Keys(root, "",
+                   {"nodeName",
+                    "manifestDir",
+                    "stateDir",
+                    "runDir",
+                    "configDir",
+                    "logDir",
+                    "imageStore",
+                    "registriesConfig",
+                    "cgroupRoot",
+                    "socket",
+                    "httpListen",
+                    "shim",
+                    "network",
+                    "reserved",
+                    "maxPods",
+                    "restartBackoff",
+                    "logs",
+                    "nodeIP",
+                    "bpfPinDir",
+                    "serviceCgroup",
+                    "nodePortInterface",
+                    "clusterDNS",
+                    "clusterDomain",
+                    "usageReportSeconds"}));
     if (root["nodeName"]) {
       BERTH_ASSIGN_OR_RETURN(c.node_name, String(root["nodeName"], "nodeName"));
     }
@@ -103,6 +105,14 @@ class ConfigParser : public detail::YamlReader {
     BERTH_TRY(Path(root, "bpfPinDir", &c.bpf_pin_dir));
     if (root["maxPods"]) {
       BERTH_ASSIGN_OR_RETURN(c.max_pods, Int(root["maxPods"], "maxPods"));
+    }
+    if (root["usageReportSeconds"]) {
+      BERTH_ASSIGN_OR_RETURN(int64_t s, Int(root["usageReportSeconds"], "usageReportSeconds"));
+      if (s < 1 || s > 3600) {
+        return Fail("usageReportSeconds",
+                    "Invalid value: " + std::to_string(s) + ": must be between 1 and 3600");
+      }
+      c.usage_report_interval = std::chrono::seconds(s);
     }
     if (const YAML::Node net = root["network"]) {
       BERTH_TRY(Keys(

@@ -51,6 +51,9 @@ struct AgentConfig {
   // loopback; "" : off) and the cluster domain.
   std::string cluster_dns = "169.254.20.10";
   std::string cluster_domain = "cluster.local";
+  // Cluster mode: how often the node reports its and its pods' usage to
+  // berth-control (`berth top`); the window each report averages over.
+  std::chrono::seconds usage_report_interval{10};
   // Pods also come from berth-control (Agent::SetClusterPods): set by
   // `berth-agent run` on a node that joined a cluster, not by the file.
   bool cluster = false;

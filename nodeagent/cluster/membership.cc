@@ -180,10 +180,16 @@ Status Membership::Start(Agent& agent, const AgentConfig& config) {
   options.cluster_domain = config.cluster_domain;
   cluster_ = std::make_unique<ClusterAgent>(*client_, *session_, agent, options);
   cluster_->Start();
+  usage_ = std::make_unique<UsageReporter>(
+      *client_, agent, config.node_name,
+      metrics::UsageMeterOptions{.cgroup_mount = sandbox.cgroup_mount},
+      std::chrono::duration_cast<std::chrono::milliseconds>(config.usage_report_interval));
+  usage_->Start();
   return {};
 }
 
 void Membership::Stop() {
+  if (usage_) usage_->Stop();
   if (cluster_) cluster_->Stop();
   if (services_) services_->Stop();
   if (dns_server_) dns_server_->Stop();

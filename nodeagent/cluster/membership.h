@@ -3,7 +3,8 @@
 // ca.crt, node.crt, node.key), the connection to berth-control, the Node
 // registered with its capacity and InternalIP, its pod CIDR from the
 // control plane, and, once the agent runs, the service load balancers
-// (ServiceSync) and the pods, peers and lease (ClusterAgent).
+// (ServiceSync), the pods, peers and lease (ClusterAgent) and the usage
+// reports behind `berth top` (UsageReporter).
 //
 // Not thread-safe: one owner (the run command) calls Join, Start, Stop.
 #pragma once
@@ -20,6 +21,7 @@
 #include "dns_table.h"
 #include "node_session.h"
 #include "service_sync.h"
+#include "usage_reporter.h"
 
 #include "berth/api/control_client.h"
 #include "berth/ebpf/nodeport.h"
@@ -62,6 +64,7 @@ class Membership {
   std::unique_ptr<dns::DnsServer> dns_server_;
   std::unique_ptr<ServiceSync> services_;
   std::unique_ptr<ClusterAgent> cluster_;
+  std::unique_ptr<UsageReporter> usage_;
 };
 
 }  // namespace berth::nodeagent

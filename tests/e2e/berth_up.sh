@@ -2,10 +2,11 @@
 # The CLI's path end to end: `berth up --nodes 3` (berth-control and three
 # agents, each node a network namespace), `berth apply -f examples/web`, the
 # rollout watched with `berth rollout status`, the pods spread over the
-# three nodes, the service answering by its DNS name from a pod, scaling to
-# 6 and to 1, a rolling restart with its history and undo, a drained node,
-# then `berth down --purge` leaving nothing behind. Every name carries this
-# run's suffix; the BPF pins live on a private bpffs.
+# three nodes, the service answering by its DNS name from a pod, the pods'
+# usage in `berth top`, scaling to 6 and to 1, a rolling restart with its
+# history and undo, a drained node, then `berth down --purge` leaving
+# nothing behind. Every name carries this run's suffix; the BPF pins live on
+# a private bpffs.
 #   berth_up.sh <berth> <bin-dir...> <mkimage.sh> <examples>
 # Exit 77 (skipped) without root or a cgroup2 mount.
 set -euo pipefail
@@ -76,6 +77,25 @@ done
 answers=$(B logs client | grep -cx 1 || true)
 [[ $phase == Succeeded && $answers -eq 10 ]] || fail "client pod: $phase, $answers of 10 answers: $(B logs client)"
 [[ $(B logs client --tail 2 | wc -l) -eq 2 ]] || fail "logs --tail 2"
+
+# berth top: every agent reports its pods' usage (10 s windows).
+for _ in $(seq 60); do
+  [[ $(B top pods -l app=web --no-headers 2>/dev/null | wc -l) -eq 3 ]] && break
+  sleep 1
+done
+top=$(B top pods -l app=web) || fail "top pods: $top"
+echo "$top"
+[[ $(head -1 <<<"$top") == "NAME"*"CPU(cores)"*"MEMORY(bytes)" ]] || fail "top pods header: $top"
+# httpd holds a few MiB: the working set (or, without the memory
+# controller, the resident set) is not zero.
+[[ $(awk 'NR > 1 && $2 ~ /^[0-9]+m$/ && $3 ~ /^[1-9][0-9]*Mi$/' <<<"$top" | wc -l) -eq 3 ]] ||
+  fail "top pods rows: $top"
+top=$(B top nodes --no-headers) || fail "top nodes: $top"
+echo "$top"
+[[ $(awk '$2 ~ /^[0-9]+m$/ && $3 ~ /^[0-9]+%$/ && $4 ~ /Mi$/ && $5 ~ /%$/' <<<"$top" | wc -l) -eq 3 ]] ||
+  fail "top nodes: $top"
+err=$(B top pods --sort-by name 2>&1) && fail "top --sort-by name accepted"
+[[ $err == *'--sort-by accepts only cpu or memory'* ]] || fail "top --sort-by: $err"
 
 # Scale up and down.
 B scale deployment/web --replicas 6 | grep -q 'deployment.apps/web scaled' || fail "scale 6"

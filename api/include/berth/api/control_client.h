@@ -101,6 +101,8 @@ class ControlClient {
                                          AsyncWatch::EventHandler on_event,
                                          AsyncWatch::DoneHandler on_done);
   Result<v1::JoinResponse> Join(const std::string& node_name, const std::string& csr_pem);
+  Status ReportUsage(const v1::UsageReport& report);
+  Result<v1::MetricsResponse> GetMetrics(const v1::MetricsRequest& request);
 
   // Per-call deadline for unary calls (default 30 s).
   void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }

@@ -11,6 +11,9 @@
 // watches cost no thread each, which is what lets thousands of nodes keep
 // their pod watches on one control service.
 //
+// ReportUsage and GetMetrics (control/server/metrics_rpc.cc) keep and serve
+// the usage nodes report, in memory (berth/control/metrics_store.h).
+//
 // Thread-safe (gRPC calls handlers concurrently; the Registry is
 // thread-safe).
 #pragma once
@@ -23,6 +26,7 @@
 
 #include "berth/control/audit_log.h"
 #include "berth/control/auth.h"
+#include "berth/control/metrics_store.h"
 #include "berth/control/registry.h"
 #include "berth/pki/pki.h"
 
@@ -64,12 +68,17 @@ class ControlService final : public v1::Control::WithCallbackMethod_Watch<v1::Co
                                                   const v1::WatchRequest* req) override;
   grpc::Status Join(grpc::ServerContext* ctx, const v1::JoinRequest* req,
                     v1::JoinResponse* resp) override;
+  grpc::Status ReportUsage(grpc::ServerContext* ctx, const v1::UsageReport* req,
+                           v1::UsageReportResponse* resp) override;
+  grpc::Status GetMetrics(grpc::ServerContext* ctx, const v1::MetricsRequest* req,
+                          v1::MetricsResponse* resp) override;
 
  private:
   class Scope;
   Registry& registry_;
   ControlServiceOptions options_;
   std::unique_ptr<WatchPump> watches_;
+  MetricsStore metrics_;
 };
 
 }  // namespace berth::control
