@@ -1,23 +1,14 @@
-// exec: a command in a pod's container, as kubectl exec runs it. The pod's
-// node advertises where its agent serves berth.v1.Agent (the
-// berth.dev/agent-api annotation); berth reaches a unix socket there when
-// the node runs on this machine, as every node of `berth up` does. Nodes
-// on other machines need the agent's API served over the network (not yet):
-// the error says so. With -t on a terminal, the terminal goes raw and its
+// exec: a command in a pod's container, as kubectl exec runs it, through
+// the agent of the pod's node (agent_link.h). With -t on a terminal, the terminal goes raw and its
 // size follows SIGWINCH; berth exits with the command's exit code.
 #include <unistd.h>
 
-#include <sys/stat.h>
-
 #include <cstdio>
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-
+#include "agent_link.h"
 #include "commands.h"
 
 #include "berth/api/exec_client.h"
-#include "berth/api/kinds.h"
 
 namespace berth::cli {
 namespace {
@@ -27,27 +18,6 @@ struct ExecFlags {
   bool stdin = false, tty = false;
   std::vector<std::string> command;
 };
-
-// The unix socket of the agent running `node`, if it is on this machine.
-Result<std::string> AgentSocket(api::ControlClient& client, const std::string& node,
-                                const std::string& pod) {
-  BERTH_ASSIGN_OR_RETURN(v1::Object n, client.Get("Node", "", node));
-  const auto& annotations = n.node().metadata().annotations();
-  const auto it = annotations.find(std::string(api::kAgentApiAnnotation));
-  if (it == annotations.end() || it->second.rfind("unix:", 0) != 0) {
-    return Error::Msg("pod " + pod + " runs on node " + node +
-                      ", whose agent serves no API berth can reach (no " +
-                      std::string(api::kAgentApiAnnotation) + " annotation)");
-  }
-  const std::string path = it->second.substr(5);
-  struct stat st {};
-  if (::stat(path.c_str(), &st) < 0 || !S_ISSOCK(st.st_mode)) {
-    return Error::Msg("pod " + pod + " runs on node " + node + ", whose agent API (" + it->second +
-                      ") is not on this machine; exec into pods on other machines is not "
-                      "supported yet");
-  }
-  return it->second;
-}
 
 int Exec(const GlobalFlags& g, const ExecFlags& f) {
   if (f.command.empty()) {
@@ -65,9 +35,8 @@ int Exec(const GlobalFlags& g, const ExecFlags& f) {
     return Fail(Error::Msg("cannot exec into a container in a completed pod; current phase is " +
                            pod.status().phase()));
   }
-  auto socket = AgentSocket(*s->client, pod.spec().node_name(), f.pod);
-  if (!socket.ok()) return Fail(socket.error());
-  auto stub = v1::Agent::NewStub(grpc::CreateChannel(*socket, grpc::InsecureChannelCredentials()));
+  auto stub = ConnectAgent(*s->client, pod.spec().node_name(), f.pod, "exec into pods");
+  if (!stub.ok()) return Fail(stub.error());
 
   bool tty = f.tty;
   const bool local_tty = ::isatty(STDIN_FILENO) == 1;
@@ -94,7 +63,7 @@ int Exec(const GlobalFlags& g, const ExecFlags& f) {
     io.resize_fd = terminal->resize_fd();
   }
   (void)std::fflush(stdout);
-  auto code = api::RunExec(*stub, start, io);
+  auto code = api::RunExec(**stub, start, io);
   terminal.reset();  // the terminal as it was before any message
   if (!code.ok()) return Fail(code.error());
   if (*code != 0) std::fprintf(stderr, "command terminated with exit code %d\n", *code);

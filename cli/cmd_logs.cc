@@ -1,117 +1,196 @@
-// logs: a container's output from its CRI log file ("<time> <stream> <P|F>
-// <text>"). The file is the one the pod's status names, read where berth
-// runs: the nodes of `berth up` share this machine. Logs of a node on
-// another machine need the agent's API (not served to the CLI yet): the
-// error says so.
-#include <unistd.h>
-
-#include <chrono>
+// logs: a container's output, as kubectl logs prints it, from the agent of
+// the pod's node (agent_link.h), which reads its CRI log files and applies
+// --tail, --since, --previous and --timestamps there. With -l, the pods the
+// selector picks, one after the other (--tail defaults to 10, as kubectl's
+// does), or, with -f, all of them at once up to --max-log-requests;
+// --prefix puts "[pod/NAME/CONTAINER] " before every line.
+#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <deque>
-#include <fstream>
+#include <limits>
+#include <mutex>
 #include <thread>
 
+#include <google/protobuf/util/time_util.h>
+
+#include "agent_link.h"
 #include "commands.h"
+#include "printers.h"
+
+#include "berth/api/grpc_status.h"
 
 namespace berth::cli {
 namespace {
 
+// --tail not given: all lines for a pod, 10 per pod with -l.
+constexpr int kTailUnset = std::numeric_limits<int>::min();
+
 struct LogFlags {
-  std::string pod, container;
-  bool follow = false, previous = false, timestamps = false;
-  int tail = -1;
+  std::string pod, container, selector, since, since_time;
+  bool follow = false, previous = false, timestamps = false, prefix = false;
+  int tail = kTailUnset;
+  int max_log_requests = 5;
 };
 
-// The text of one CRI line, partial lines joined by the caller.
-bool ParseCri(const std::string& line, std::string* time, std::string* text, bool* full) {
-  const size_t a = line.find(' ');
-  const size_t b = a == std::string::npos ? a : line.find(' ', a + 1);
-  const size_t c = b == std::string::npos ? b : line.find(' ', b + 1);
-  if (c == std::string::npos) return false;
-  *time = line.substr(0, a);
-  *full = line.compare(b + 1, c - b - 1, "F") == 0;
-  *text = line.substr(c + 1);
-  return true;
+struct Source {
+  std::string node, namespace_, pod, container;
+};
+
+// One output for every stream: whole lines, each with its prefix.
+class Output {
+ public:
+  explicit Output(bool prefix) : prefix_(prefix) {}
+  // Writes `data` of `source`; a partial last line waits in `pending`.
+  void Write(const Source& source, const std::string& data, std::string* pending) {
+    std::lock_guard lock(mu_);
+    if (!prefix_) {
+      (void)std::fwrite(data.data(), 1, data.size(), stdout);
+      (void)std::fflush(stdout);
+      return;
+    }
+    *pending += data;
+    size_t start = 0;
+    for (size_t nl; (nl = pending->find('\n', start)) != std::string::npos; start = nl + 1) {
+      (void)std::printf("[pod/%s/%s] %.*s\n", source.pod.c_str(), source.container.c_str(),
+                        static_cast<int>(nl - start), pending->data() + start);
+    }
+    pending->erase(0, start);
+    (void)std::fflush(stdout);
+  }
+
+ private:
+  std::mutex mu_;
+  const bool prefix_;
+};
+
+Status Stream(api::ControlClient& client, const Source& source, const v1::LogsRequest& base,
+              Output& out) {
+  BERTH_ASSIGN_OR_RETURN(auto stub,
+                         ConnectAgent(client, source.node, source.pod, "reading logs of pods"));
+  v1::LogsRequest req = base;
+  req.set_namespace_(source.namespace_);
+  req.set_pod(source.pod);
+  req.set_container(source.container);
+  grpc::ClientContext ctx;
+  auto reader = stub->Logs(&ctx, req);
+  v1::LogChunk chunk;
+  std::string pending;
+  while (reader->Read(&chunk)) out.Write(source, chunk.data(), &pending);
+  if (!pending.empty()) out.Write(source, "\n", &pending);
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) return api::FromGrpcStatus(status);
+  return {};
+}
+
+// The container to read: -c, the only one, or (as kubectl 1.28) the first
+// with a note on stderr.
+Result<Source> SourceOf(const v1::Pod& pod, const std::string& container, bool quiet) {
+  Source s{pod.spec().node_name(), pod.metadata().namespace_(), pod.metadata().name(), container};
+  if (s.node.empty()) {
+    return Error::Msg("pod " + s.pod + " is not scheduled to a node yet");
+  }
+  std::vector<std::string> names;
+  for (const auto* list : {&pod.spec().containers(), &pod.spec().init_containers()}) {
+    for (const auto& c : *list) names.push_back(c.name());
+  }
+  if (!container.empty()) {
+    if (std::find(names.begin(), names.end(), container) == names.end()) {
+      return Error::Msg("container " + container + " is not valid for pod " + s.pod);
+    }
+    return s;
+  }
+  s.container = pod.spec().containers(0).name();
+  if (pod.spec().containers_size() > 1 && !quiet) {
+    (void)std::fprintf(stderr, "Defaulted container \"%s\" out of: %s\n", s.container.c_str(),
+                       Join(names, ", ").c_str());
+  }
+  return s;
+}
+
+Result<v1::LogsRequest> RequestOf(const LogFlags& f) {
+  v1::LogsRequest req;
+  req.set_follow(f.follow);
+  req.set_previous(f.previous);
+  req.set_timestamps(f.timestamps);
+  int tail = f.tail;
+  if (tail == kTailUnset) tail = f.selector.empty() ? -1 : 10;
+  if (tail < -1) return Error::Msg("--tail must be greater than or equal to -1");
+  if (tail >= 0) req.set_tail_lines(tail);
+  if (!f.since.empty() && !f.since_time.empty()) {
+    return Error::Msg("at most one of `sinceTime` or `sinceSeconds` may be specified");
+  }
+  if (!f.since.empty()) {
+    BERTH_ASSIGN_OR_RETURN(auto since, ParseDuration(f.since));
+    if (since.count() <= 0) return Error::Msg("--since must be greater than 0");
+    req.set_since_seconds((since.count() + 999) / 1000);
+  }
+  if (!f.since_time.empty() &&
+      !google::protobuf::util::TimeUtil::FromString(f.since_time, req.mutable_since_time())) {
+    return Error::Msg("--since-time: \"" + f.since_time + "\" is not an RFC 3339 time");
+  }
+  return req;
 }
 
 int Logs(const GlobalFlags& g, const LogFlags& f) {
+  std::string name = f.pod;
+  if (name.rfind("pod/", 0) == 0 || name.rfind("pods/", 0) == 0)
+    name = name.substr(name.find('/') + 1);
+  if (name.empty() == f.selector.empty()) {
+    return Fail(Error::Msg(name.empty() ? "expected 'logs [-f] [-p] (POD | -l SELECTOR) [-c "
+                                          "CONTAINER]'.\nPOD or a selector is a required argument "
+                                          "for the logs command"
+                                        : "only a selector (-l) or a POD name is allowed"));
+  }
+  auto req = RequestOf(f);
+  if (!req.ok()) return Fail(req.error());
   auto s = Connect(g);
   if (!s.ok()) return Fail(s.error());
-  auto o = s->client->Get("Pod", s->namespace_, f.pod);
-  if (!o.ok()) return Fail(o.error());
-  const v1::Pod& pod = o->pod();
-  const v1::ContainerStatus* cs = nullptr;
-  std::string names;
-  for (const auto* list :
-       {&pod.status().container_statuses(), &pod.status().init_container_statuses()}) {
-    for (const auto& c : *list) {
-      names += (names.empty() ? "" : " ") + c.name();
-      if (c.name() == f.container ||
-          (f.container.empty() && list == &pod.status().container_statuses() &&
-           pod.status().container_statuses_size() == 1)) {
-        cs = &c;
-      }
+
+  std::vector<Source> sources;
+  if (!name.empty()) {
+    auto o = s->client->Get("Pod", s->namespace_, name);
+    if (!o.ok()) return Fail(o.error());
+    auto source = SourceOf(o->pod(), f.container, false);
+    if (!source.ok()) return Fail(source.error());
+    sources.push_back(*source);
+  } else {
+    v1::ListRequest list;
+    list.set_kind("Pod");
+    list.set_namespace_(s->namespace_);
+    list.set_label_selector(f.selector);
+    auto pods = s->client->List(list);
+    if (!pods.ok()) return Fail(pods.error());
+    for (const auto& o : pods->items()) {
+      auto source = SourceOf(o.pod(), f.container, true);
+      if (source.ok()) sources.push_back(*source);
+    }
+    if (f.follow && static_cast<int>(sources.size()) > f.max_log_requests) {
+      return Fail(Error::Msg("you are attempting to follow " + std::to_string(sources.size()) +
+                             " log streams, but maximum allowed concurrency is " +
+                             std::to_string(f.max_log_requests) +
+                             ", use --max-log-requests to increase the limit"));
     }
   }
-  if (cs == nullptr) {
-    if (f.container.empty()) {
-      return Fail(Error::Msg("a container name must be specified for pod " + f.pod +
-                             ", choose one of: [" + names + "]"));
+
+  Output out(f.prefix);
+  if (!f.follow || sources.size() == 1) {
+    for (const auto& source : sources) {
+      if (auto st = Stream(*s->client, source, *req, out); !st.ok()) return Fail(st.error());
     }
-    return Fail(Error::Msg("container " + f.container + " is not valid for pod " + f.pod));
+    return 0;
   }
-  std::string path = cs->log_path();
-  if (f.previous) {
-    // The agent keeps the last instance's log next to the current one.
-    // <dir>/<instance>.log: the one before the current instance.
-    const size_t slash = path.rfind('/');
-    const std::string dir = path.substr(0, slash);
-    const int n = slash == std::string::npos ? 0 : std::atoi(path.c_str() + slash + 1);
-    if (n == 0) {
-      return Fail(Error::Msg("previous terminated container \"" + cs->name() + "\" in pod \"" +
-                             f.pod + "\" not found"));
-    }
-    path = dir + "/" + std::to_string(n - 1) + ".log";
+  // Following several: one stream each, lines interleaved as they come.
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  Status first;
+  for (const auto& source : sources) {
+    threads.emplace_back([&, source] {
+      Status st = Stream(*s->client, source, *req, out);
+      std::lock_guard lock(mu);
+      if (!st.ok() && first.ok()) first = std::move(st);
+    });
   }
-  if (path.empty() || ::access(path.c_str(), R_OK) != 0) {
-    return Fail(Error::Msg("the log of " + f.pod + "/" + cs->name() + " is on node " +
-                           pod.spec().node_name() + " (" + (path.empty() ? "no file yet" : path) +
-                           "); reading another machine's logs needs the agent's API, which "
-                           "berth does not use yet"));
-  }
-  std::ifstream in(path);
-  std::deque<std::string> lines;
-  std::string line, pending;
-  auto emit = [&](const std::string& l, bool to_queue) {
-    std::string time, text;
-    bool full = true;
-    if (!ParseCri(l, &time, &text, &full)) return;
-    pending += text;
-    if (!full) return;
-    std::string out = (f.timestamps ? time + " " : "") + pending;
-    pending.clear();
-    if (to_queue) {
-      lines.push_back(std::move(out));
-      if (f.tail >= 0 && lines.size() > static_cast<size_t>(f.tail)) lines.pop_front();
-    } else {
-      std::printf("%s\n", out.c_str());
-      (void)std::fflush(stdout);
-    }
-  };
-  while (std::getline(in, line)) emit(line, true);
-  for (const auto& l : lines) std::printf("%s\n", l.c_str());
-  (void)std::fflush(stdout);
-  if (!f.follow) return 0;
-  in.clear();
-  while (true) {
-    if (std::getline(in, line)) {
-      emit(line, false);
-      continue;
-    }
-    in.clear();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  for (auto& t : threads) t.join();
+  return first.ok() ? 0 : Fail(first.error());
 }
 
 }  // namespace
@@ -119,12 +198,18 @@ int Logs(const GlobalFlags& g, const LogFlags& f) {
 void AddLogsCommand(CLI::App& app, const GlobalFlags& g, int* exit_code) {
   auto* cmd = app.add_subcommand("logs", "print a container's logs");
   auto f = std::make_shared<LogFlags>();
-  cmd->add_option("pod", f->pod, "pod name")->required();
-  cmd->add_option("-c,--container", f->container, "container (default: the only one)");
+  cmd->add_option("pod", f->pod, "pod name (or pod/NAME)");
+  cmd->add_option("-c,--container", f->container, "container (default: the first)");
+  cmd->add_option("-l,--selector", f->selector, "the pods this label selector picks");
   cmd->add_flag("-f,--follow", f->follow, "keep printing new lines");
   cmd->add_flag("-p,--previous", f->previous, "the previous instance's log");
   cmd->add_flag("--timestamps", f->timestamps, "prefix each line with its time");
-  cmd->add_option("--tail", f->tail, "the last N lines (-1: all)");
+  cmd->add_flag("--prefix", f->prefix, "prefix each line with [pod/NAME/CONTAINER]");
+  cmd->add_option("--tail", f->tail, "the last N lines (-1: all; 10 with -l)");
+  cmd->add_option("--since", f->since, "only lines newer than this (5s, 2m, 3h)");
+  cmd->add_option("--since-time", f->since_time, "only lines at or after this RFC 3339 time");
+  cmd->add_option("--max-log-requests", f->max_log_requests,
+                  "most streams followed at once with -l (5)");
   cmd->callback([&g, f, exit_code] { *exit_code = Logs(g, *f); });
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -731,6 +732,34 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
 }
 
 std::string OrNone(std::string s) { return s.empty() ? "<none>" : s; }
+
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+  const auto bad = [&] { return Error::Invalid("invalid duration \"" + std::string(text) + "\""); };
+  if (text == "0") return std::chrono::milliseconds(0);
+  if (text.empty()) return bad();
+  double total_ms = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && ((text[j] >= '0' && text[j] <= '9') || text[j] == '.')) ++j;
+    if (j == i) return bad();
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data() + i, text.data() + j, value);
+    if (ec != std::errc() || end != text.data() + j) return bad();
+    size_t k = j;
+    while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k])) != 0) ++k;
+    const std::string_view unit = text.substr(j, k - j);
+    double scale = 0;
+    if (unit == "h") scale = 3600e3;
+    if (unit == "m") scale = 60e3;
+    if (unit == "s") scale = 1e3;
+    if (unit == "ms") scale = 1;
+    if (scale == 0) return bad();
+    total_ms += value * scale;
+    i = k;
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
+}
 
 std::string HumanDuration(std::chrono::seconds d) {
   const int64_t s = d.count();

@@ -20,6 +20,8 @@
 
 #include "control.pb.h"
 
+#include "berth/common/error.h"
+
 namespace berth::cli {
 
 using Clock = std::chrono::system_clock;
@@ -58,6 +60,11 @@ std::string PodStatusText(const v1::Pod& pod);
 // "2m", "5m30s", "45m", "5h30m", "30h", "3d4h", "200d", "2y", "3y100d";
 // "0s" for -1s, "<invalid>" below that.
 std::string HumanDuration(std::chrono::seconds d);
+
+// Go's time.ParseDuration as kubectl's duration flags take it ("30s",
+// "5m", "1h30m", "1.5h", "250ms"); a bare number is refused as Go does,
+// except "0". EINVAL naming the text.
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
 // How long ago `t` was, as HumanDuration; "<unknown>" when `t` is unset
 // (pass has_xxx() as `set`).

@@ -77,6 +77,8 @@ done
 answers=$(B logs client | grep -cx 1 || true)
 [[ $phase == Succeeded && $answers -eq 10 ]] || fail "client pod: $phase, $answers of 10 answers: $(B logs client)"
 [[ $(B logs client --tail 2 | wc -l) -eq 2 ]] || fail "logs --tail 2"
+[[ $(B logs client --since 1h | grep -cx 1) -eq 10 ]] || fail "logs --since 1h"
+[[ $(B logs pod/client --prefix --tail 1) == '[pod/client/get] 1' ]] || fail "logs --prefix"
 
 # berth top: every agent reports its pods' usage (10 s windows).
 for _ in $(seq 60); do
@@ -140,6 +142,8 @@ B rollout status deployment/configured --timeout 120 >/dev/null || fail "configu
 cpod=$(B get pods -l app=configured -o name | head -1 | cut -d/ -f2)
 B logs "$cpod" | grep -q '^hello, the password has 9 characters$' || fail "config env: $(B logs "$cpod")"
 B logs "$cpod" | grep -q '^log_level = info$' || fail "config file: $(B logs "$cpod")"
+B logs -l app=configured --prefix | grep -qx "\[pod/$cpod/app\] hello, the password has 9 characters" ||
+  fail "logs -l: $(B logs -l app=configured --prefix)"
 
 # A namespace with a quota refuses the pod that would exceed it.
 B create namespace limited >/dev/null

@@ -652,6 +652,20 @@ metadata: {name: node-1, namespace: kube-node-lease}
             "lease.coordination.k8s.io/node-1\n");
 }
 
+TEST(ParseDuration, GoSyntax) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(ParseDuration("30s").value(), milliseconds(30000));
+  EXPECT_EQ(ParseDuration("1h30m").value(), milliseconds(5400000));
+  EXPECT_EQ(ParseDuration("1.5h").value(), milliseconds(5400000));
+  EXPECT_EQ(ParseDuration("250ms").value(), milliseconds(250));
+  EXPECT_EQ(ParseDuration("0").value(), milliseconds(0));
+  for (const char* bad : {"", "5", "5d", "m", "1h-", "1..2s"}) {
+    auto r = ParseDuration(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message().find("invalid duration"), std::string::npos) << bad;
+  }
+}
+
 TEST(HumanDuration, Boundaries) {
   EXPECT_EQ(HumanDuration(seconds(-2)), "<invalid>");
   EXPECT_EQ(HumanDuration(seconds(-1)), "0s");
