@@ -205,6 +205,22 @@ int Watch(Session& s, const ResourceRef& ref, const GetFlags& f) {
   }
 }
 
+// -o json|yaml|name of everything `get` fetched.
+int PrintAll(const std::vector<v1::Object>& all, const std::string& output, bool single, int rc) {
+  if (output == "name") {
+    std::printf("%s", PrintNames(all).c_str());
+    return rc;
+  }
+  if (all.empty() && rc != 0) return rc;
+  const nlohmann::json j = single && all.size() == 1 ? api::ToJson(all.front()) : AsList(all);
+  if (output == "json") {
+    std::printf("%s\n", j.dump(4).c_str());
+  } else {
+    std::printf("%s", api::JsonToYaml(j).c_str());
+  }
+  return rc;
+}
+
 int Get(const GlobalFlags& g, const GetFlags& f) {
   if (!f.output.empty() && f.output != "wide" && f.output != "yaml" && f.output != "json" &&
       f.output != "name") {
@@ -224,24 +240,16 @@ int Get(const GlobalFlags& g, const GetFlags& f) {
   int rc = 0;
   auto groups = Fetch(*s, *refs, f.list, &rc);
   if (!groups.ok()) return Fail(groups.error());
-  std::vector<v1::Object> all;
-  for (const auto& gr : *groups) all.insert(all.end(), gr.begin(), gr.end());
   const bool single = refs->size() == 1 && !refs->front().name.empty();
-  if (f.output == "json" || f.output == "yaml") {
-    if (all.empty() && rc != 0) return rc;
-    const nlohmann::json j = single && all.size() == 1 ? api::ToJson(all.front()) : AsList(all);
-    if (f.output == "json") {
-      std::printf("%s\n", j.dump(4).c_str());
-    } else {
-      std::printf("%s", api::JsonToYaml(j).c_str());
-    }
-    return rc;
+  if (f.output == "json" || f.output == "yaml" || f.output == "name") {
+    // One list of every kind asked: the objects move, none is copied.
+    std::vector<v1::Object> all;
+    for (auto& gr : *groups) std::move(gr.begin(), gr.end(), std::back_inserter(all));
+    return PrintAll(all, f.output, single, rc);
   }
-  if (f.output == "name") {
-    std::printf("%s", PrintNames(all).c_str());
-    return rc;
-  }
-  if (all.empty()) {
+  size_t count = 0;
+  for (const auto& gr : *groups) count += gr.size();
+  if (count == 0) {
     if (rc == 0) {
       if (f.list.all_namespaces || !refs->front().kind->namespaced) {
         (void)std::fprintf(stderr, "No resources found\n");

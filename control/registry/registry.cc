@@ -245,6 +245,11 @@ Result<v1::Object> Registry::Create(v1::Object object, bool dry_run) {
   meta->clear_deletion_timestamp();
   meta->clear_deletion_grace_period_seconds();
   ApplyDefaults(object);
+  // A new pod is Pending until its node reports (the apiserver's
+  // PrepareForCreate); `get` shows it so.
+  if (object.has_pod() && object.pod().status().phase().empty()) {
+    object.mutable_pod()->mutable_status()->set_phase("Pending");
+  }
   if (auto errors = Validate(object); !errors.empty()) {
     return Error::Invalid(InvalidMessage(object, errors));
   }

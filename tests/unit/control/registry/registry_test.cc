@@ -45,6 +45,12 @@ TEST_F(RegistryTest, CreateSetsMetadataAndDefaults) {
   EXPECT_ERRNO(registry_->Get({"gadgets", "default", "x"}), EINVAL);
 }
 
+TEST_F(RegistryTest, ANewPodIsPending) {
+  auto created = registry_->Create(Pod("p"));
+  ASSERT_OK(created);
+  EXPECT_EQ(created->pod().status().phase(), "Pending");
+}
+
 TEST_F(RegistryTest, GenerateNameAndClusterScope) {
   auto object = Parse("apiVersion: v1\nkind: ConfigMap\nmetadata: {generateName: cfg-}\n");
   auto created = registry_->Create(object);
