@@ -118,6 +118,9 @@ void SchedulerService::OnNode(const ObjectEvent& event, const v1::Object*) {
   if (event.type == ObjectEvent::Type::kDeleted) {
     if (it == node_index_.end()) return;
     const size_t pos = it->second;
+    // Its pods wait for it: a node deleted and registered again keeps them.
+    auto& waiting = awaiting_node_[name];
+    for (auto& placed : nodes_[pos].placed) waiting.push_back(std::move(placed));
     node_index_.erase(it);
     if (pos != nodes_.size() - 1) {
       nodes_[pos] = std::move(nodes_.back());
@@ -128,6 +131,10 @@ void SchedulerService::OnNode(const ObjectEvent& event, const v1::Object*) {
   }
   scheduler::NodeInfo fresh = NodeInfoOf(node);
   if (it == node_index_.end()) {
+    if (auto waiting = awaiting_node_.find(name); waiting != awaiting_node_.end()) {
+      for (auto& pod : waiting->second) scheduler::AddPod(fresh, std::move(pod));
+      awaiting_node_.erase(waiting);
+    }
     node_index_[name] = nodes_.size();
     nodes_.push_back(std::move(fresh));
   } else {
@@ -147,24 +154,31 @@ void SchedulerService::PlaceLocked(const v1::Pod& pod, const std::string& node) 
   if (auto it = placed_node_.find(uid); it != placed_node_.end()) {
     if (it->second == node) {
       // Only whether it is terminating can change for a placed pod.
-      if (auto* info = NodeLocked(node)) {
-        for (auto& placed : info->placed) {
-          if (placed.uid == uid) placed.terminating = pod.metadata().has_deletion_timestamp();
-        }
+      auto* info = NodeLocked(node);
+      for (auto& placed : info != nullptr ? info->placed : awaiting_node_[node]) {
+        if (placed.uid == uid) placed.terminating = pod.metadata().has_deletion_timestamp();
       }
       return;
     }
     UnplaceLocked(uid);
   }
   placed_node_[uid] = node;
-  if (auto* info = NodeLocked(node)) scheduler::AddPod(*info, PodInfoOf(pod));
+  if (auto* info = NodeLocked(node)) {
+    scheduler::AddPod(*info, PodInfoOf(pod));
+  } else {
+    awaiting_node_[node].push_back(PodInfoOf(pod));
+  }
 }
 
 void SchedulerService::UnplaceLocked(const std::string& uid) {
   auto it = placed_node_.find(uid);
   if (it == placed_node_.end()) return;
-  if (auto* info = NodeLocked(it->second))
-    IgnoreError(scheduler::RemovePod(*info, uid), "ENOENT: the node was re-added without it");
+  if (auto* info = NodeLocked(it->second)) {
+    IgnoreError(scheduler::RemovePod(*info, uid), "ENOENT: placed_node_ and the node agree");
+  } else if (auto waiting = awaiting_node_.find(it->second); waiting != awaiting_node_.end()) {
+    std::erase_if(waiting->second, [&](const scheduler::PodInfo& p) { return p.uid == uid; });
+    if (waiting->second.empty()) awaiting_node_.erase(waiting);
+  }
   placed_node_.erase(it);
 }
 

@@ -2,10 +2,12 @@
 # The CLI's path end to end: `berth up --nodes 3` (berth-control and three
 # agents, each node a network namespace), `berth apply -f examples/web`, the
 # rollout watched with `berth rollout status`, the pods spread over the
-# three nodes, the service answering by its DNS name from a pod, the pods'
-# usage in `berth top`, scaling to 6 and to 1, a rolling restart with its
-# history and undo, a drained node, then `berth down --purge` leaving
-# nothing behind. Every name carries this run's suffix; the BPF pins live on
+# three nodes, the service answering by its DNS name from a pod, every
+# replica serving some of 300 requests, the NodePort from a namespace
+# outside the nodes, a killed container restarted in place and a deleted
+# pod replaced, the pods' usage in `berth top`, scaling to 6 and to 1, a
+# rolling restart with its history and undo, a drained node, then
+# `berth down --purge` leaving nothing behind. Every name carries this run's suffix; the BPF pins live on
 # a private bpffs.
 #   berth_up.sh <berth> <bin-dir...> <mkimage.sh> <examples>
 # Exit 77 (skipped) without root or a cgroup2 mount.
@@ -79,6 +81,52 @@ answers=$(B logs client | grep -cx 1 || true)
 [[ $(B logs client --tail 2 | wc -l) -eq 2 ]] || fail "logs --tail 2"
 [[ $(B logs client --since 1h | grep -cx 1) -eq 10 ]] || fail "logs --since 1h"
 [[ $(B logs pod/client --prefix --tail 1) == '[pod/client/get] 1' ]] || fail "logs --prefix"
+
+# Every replica serves some of 300 requests (busybox httpd -v logs each).
+sed -i 's/for i in 1 2 3 4 5 6 7 8 9 10; do/for i in $(seq 300); do/; s/name: client}/name: client300}/' "$work/client.yaml"
+B apply -f "$work/client.yaml" >/dev/null
+for _ in $(seq 240); do
+  phase=$(B get pod client300 -o json | sed -n 's/.*"phase": "\([A-Za-z]*\)".*/\1/p')
+  [[ $phase == Succeeded || $phase == Failed ]] && break
+  sleep 0.5
+done
+answers=$(B logs client300 | grep -cx 1 || true)
+[[ $answers -eq 300 ]] || fail "$answers of 300 requests answered ($phase)"
+for pod in $(B get pods -l app=web -o name | cut -d/ -f2); do
+  served=$(B logs "$pod" | grep -c 'response:200' || true)
+  echo "$pod served $served of 300"
+  [[ $served -gt 0 ]] || fail "replica $pod served none of 300 requests"
+done
+
+# NodePort, from a client namespace outside the nodes on their fabric.
+client_ns=$prefix-client
+ip netns add "$client_ns"
+ip -n "$prefix-fabric" link add fclient type veth peer name eth0 netns "$client_ns"
+ip -n "$prefix-fabric" link set fclient master fab0 up
+ip -n "$client_ns" addr add 10.99.0.250/24 dev eth0
+ip -n "$client_ns" link set eth0 up
+for node in 1 2 3; do
+  ip netns exec "$client_ns" curl -s --max-time 5 "http://10.99.0.$node:30080/" | grep -q 'Hello from Berth' ||
+    fail "NodePort 30080 on node$node from outside the nodes"
+done
+
+# Self-healing: a container's processes killed from the host are restarted
+# in the same pod; a deleted pod is replaced.
+victim=$(B get pods -l app=web -o name | head -1 | cut -d/ -f2)
+uid=$(B get pod "$victim" -o json | jq -r .metadata.uid)
+pids=$(find "$unified/berth-e2e-up-$sfx" -path "*$uid*" -name cgroup.procs -exec cat {} + | sort -u)
+[[ -n $pids ]] || fail "no processes in the cgroups of pod $victim ($uid)"
+kill -KILL $pids 2>/dev/null || true  # some may have exited already
+for _ in $(seq 120); do
+  row=$(B get pod "$victim" --no-headers)
+  [[ $(awk '{print $2, $3, $4}' <<<"$row") == "1/1 Running 1"* ]] && break
+  sleep 0.5
+done
+[[ $(awk '{print $2, $3, $4}' <<<"$row") == "1/1 Running 1"* ]] || fail "not restarted in place: $row"
+B delete pod "$victim" | grep -q "pod \"$victim\" deleted" || fail "delete $victim"
+B rollout status deployment/web --timeout 120 >/dev/null || fail "replacement rollout"
+names=$(B get pods -l app=web --no-headers | awk '$3 == "Running" {print $1}')
+[[ $(wc -l <<<"$names") -eq 3 && $names != *"$victim"* ]] || fail "not replaced: $(B get pods)"
 
 # berth top: every agent reports its pods' usage (10 s windows).
 for _ in $(seq 60); do

@@ -130,8 +130,8 @@ void HollowFleet::OnPodEvent(int index, const v1::WatchEvent& event) {
     return;
   }
   if (pod.metadata().has_deletion_timestamp()) {
-    // Containers stop at once here: finish the deletion.
-    reports_.push({std::chrono::steady_clock::now(), index, pod, true});
+    // The containers stop (after stop_delay): finish the deletion.
+    reports_.push({std::chrono::steady_clock::now() + options_.stop_delay, index, pod, true});
     cv_.notify_one();
     return;
   }

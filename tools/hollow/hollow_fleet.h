@@ -40,6 +40,9 @@ struct HollowOptions {
   // leases of every workers-th node): a fleet of thousands needs several.
   int workers = 4;
   std::map<std::string, std::string> labels;
+  // How long a deleted pod's containers take to stop before the node
+  // finishes its deletion (a kubelet waits for them): 0, at once.
+  std::chrono::milliseconds stop_delay{0};
 };
 
 class HollowFleet {

@@ -136,5 +136,40 @@ TEST_F(SchedulerServiceTest, PreemptsLowerPriorityPods) {
   ASSERT_TRUE(WaitFor([&] { return !NodeOf("high").empty(); }));
 }
 
+// After a restart the pods may be listed before their nodes: they still
+// take their room once the node appears, and so do the pods of a node that
+// was deleted and registered again.
+TEST_F(SchedulerServiceTest, PodsSeenBeforeTheirNodeStillTakeItsRoom) {
+  for (int i = 1; i <= 3; ++i)
+    ASSERT_OK(registry_->Create(PodWith("fill" + std::to_string(i), "3Gi")));
+  ASSERT_TRUE(WaitFor([&] { return scheduler_->Stats().scheduled == 3; }));
+
+  // A new scheduler whose pod informer syncs before its node informer.
+  scheduler_.reset();
+  pods_.reset();
+  nodes_.reset();
+  pods_ = std::make_unique<Informer>(*registry_, "Pod");
+  AddPodIndexes(*pods_);
+  nodes_ = std::make_unique<Informer>(*registry_, "Node");
+  scheduler_ = std::make_unique<SchedulerService>(*registry_, *nodes_, *pods_, *events_,
+                                                  SchedulerOptions{.retry = milliseconds(200)});
+  ASSERT_OK(pods_->Start());
+  ASSERT_TRUE(WaitFor([&] { return pods_->HasSynced(); }));
+  ASSERT_OK(nodes_->Start());
+  ASSERT_OK(scheduler_->Start());
+  ASSERT_OK(registry_->Create(PodWith("late", "3Gi")));
+  ASSERT_TRUE(WaitFor([&] { return scheduler_->Stats().unschedulable >= 1; }));
+  EXPECT_EQ(NodeOf("late"), "");
+
+  // node-1 leaves and registers again: its pod is still on it.
+  const std::string full = NodeOf("fill1");
+  ASSERT_OK(registry_->Delete({"Node", "", full}, {}));
+  ASSERT_TRUE(WaitFor([&] { return !nodes_->Get("", full).has_value(); }));
+  AddNode(full, 2000, 4LL << 30);
+  ASSERT_TRUE(WaitFor([&] { return nodes_->Get("", full).has_value(); }));
+  std::this_thread::sleep_for(milliseconds(500));  // retries of "late" come and go
+  EXPECT_EQ(NodeOf("late"), "");
+}
+
 }  // namespace
 }  // namespace berth::control

@@ -147,6 +147,40 @@ TEST_F(HollowDeployment, RolloutFinishesAcrossAControlPlaneRestart) {
   EXPECT_EQ(rs->items_size(), 2);  // the two revisions, no duplicate
 }
 
+// berth-control restarts in the middle of a foreground cascading deletion:
+// the new garbage collector finishes it from the stored finalizers and
+// owner references. Nothing of the deployment is left.
+TEST_F(HollowDeployment, CascadingDeletionFinishesAcrossAControlPlaneRestart) {
+  // Containers take a second to stop: the restart finds pods terminating.
+  StartCluster(3, {.stop_delay = std::chrono::seconds(1)});
+  ASSERT_OK(Apply(Deployment(10, "berth/httpd:1")));
+  ASSERT_TRUE(WaitFor([&] { return Available(10, "berth/httpd:1"); }, std::chrono::seconds(30)));
+  v1::DeleteRequest del;
+  del.mutable_key()->set_kind("Deployment");
+  del.mutable_key()->set_namespace_("default");
+  del.mutable_key()->set_name("web");
+  del.set_propagation_policy("Foreground");
+  auto deleting = admin_->Delete(del);
+  ASSERT_OK(deleting);
+  EXPECT_TRUE(deleting->deployment().metadata().has_deletion_timestamp());
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& p : Pods("app=web")) {
+      if (p.metadata().has_deletion_timestamp()) return true;
+    }
+    return false;
+  }));
+  RestartControlPlane();
+  const auto count = [&](const char* kind) {
+    v1::ListRequest r;
+    r.set_kind(kind);
+    auto list = admin_->List(r);
+    return list.ok() ? list->items_size() : -1;
+  };
+  ASSERT_TRUE(WaitFor(
+      [&] { return count("Deployment") == 0 && count("ReplicaSet") == 0 && count("Pod") == 0; },
+      std::chrono::seconds(60)));
+}
+
 TEST_F(HollowDeployment, ServicesGetAddressesAndReadyEndpoints) {
   StartCluster(2);
   ASSERT_OK(Apply(Deployment(3, "berth/httpd:1")));

@@ -150,5 +150,46 @@ TEST_F(HollowCluster, HigherPriorityPodsPreemptLowerOnes) {
   EXPECT_EQ(low_left, 1);
 }
 
+// berth-control restarts while a preemption's victim terminates: the
+// nomination is stored in the pending pod's status, so the new scheduler
+// waits for that victim and evicts nobody else.
+TEST_F(HollowCluster, PreemptionFinishesAcrossAControlPlaneRestart) {
+  // Containers take 2 s to stop: the restart comes while the victim
+  // terminates.
+  StartCluster(
+      2, {.cpu_milli = 1000, .memory_bytes = 4LL << 30, .stop_delay = std::chrono::seconds(2)});
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_OK(
+        admin_->Create(Parse("apiVersion: v1\nkind: Pod\nmetadata: {name: low" + std::to_string(i) +
+                             "}\nspec:\n  priority: 0\n  containers: [{name: c, image: busybox, "
+                             "resources: {requests: {cpu: 800m}}}]\n")));
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    int running = 0;
+    for (const auto& p : Pods("")) running += Ready(p) ? 1 : 0;
+    return running == 2;
+  }));
+  ASSERT_OK(admin_->Create(Parse(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: high}\nspec:\n  priority: 1000\n  containers: "
+      "[{name: c, image: busybox, resources: {requests: {cpu: 800m}}}]\n")));
+  ASSERT_TRUE(WaitFor([&] {
+    auto high = admin_->Get("Pod", "default", "high");
+    int terminating = 0;
+    for (const auto& p : Pods("")) terminating += p.metadata().has_deletion_timestamp() ? 1 : 0;
+    return high.ok() && !high->pod().status().nominated_node_name().empty() && terminating == 1;
+  }));
+  RestartControlPlane();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto high = admin_->Get("Pod", "default", "high");
+        return high.ok() && Ready(high->pod());
+      },
+      std::chrono::seconds(60)));
+  int low_left = 0;
+  for (const auto& p : Pods("")) low_left += p.metadata().name().rfind("low", 0) == 0 ? 1 : 0;
+  EXPECT_EQ(low_left, 1);
+  if (low_left != 1) PrintState();
+}
+
 }  // namespace
 }  // namespace berth::control

@@ -112,6 +112,10 @@ class SchedulerService {
   std::vector<scheduler::NodeInfo> nodes_;
   std::map<std::string, size_t> node_index_;
   std::map<std::string, std::string> placed_node_;  // pod uid -> node
+  // Pods bound to a node the scheduler does not know (yet, or any more):
+  // after a restart the pods may be listed before their nodes. They join
+  // the node when it appears, so its room is never overstated.
+  std::map<std::string, std::vector<scheduler::PodInfo>> awaiting_node_;
   std::set<std::string> binding_;                   // uids assumed, bind in flight
   size_t next_start_ = 0;
   SchedulerStats stats_;
