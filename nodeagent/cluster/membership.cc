@@ -109,7 +109,7 @@ Result<std::unique_ptr<Membership>> Membership::Join(AgentConfig* config,
   BERTH_ASSIGN_OR_RETURN(m->client_, api::ControlClient::Connect(saved.address, saved.credentials));
   m->session_ = std::make_unique<NodeSession>(*m->client_, Identity(*config));
   const std::string where = "berth-control at " + saved.address;
-  BERTH_TRY(m->session_->Register().Wrap(where));
+  BERTH_TRY(m->session_->Register(/*ready=*/false).Wrap(where));
   BERTH_TRY(m->session_->RenewLease().Wrap(where));
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (true) {
@@ -185,6 +185,15 @@ Status Membership::Start(Agent& agent, const AgentConfig& config) {
       metrics::UsageMeterOptions{.cgroup_mount = sandbox.cgroup_mount},
       std::chrono::duration_cast<std::chrono::milliseconds>(config.usage_report_interval));
   usage_->Start();
+  // Everything a pod needs runs now: the node takes pods. A write that
+  // loses to the agent's own status refresh is tried again; failing that,
+  // the next refresh (node_status_interval) reports it.
+  Status ready;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    ready = session_->ReportReady(true, "BerthAgentReady", "berth-agent is posting ready status");
+    if (ready.ok()) break;
+  }
+  if (!ready.ok()) log::Warn("node ready", {{"error", ready.error().ToString()}});
   return {};
 }
 

@@ -35,7 +35,7 @@ void SetReady(v1::NodeStatus* status, bool ready, const std::string& reason,
 NodeSession::NodeSession(api::ControlClient& client, NodeIdentity identity)
     : client_(client), identity_(std::move(identity)) {}
 
-Status NodeSession::Register() {
+Status NodeSession::Register(bool ready) {
   v1::Object object;
   v1::Node* node = object.mutable_node();
   node->mutable_metadata()->set_name(identity_.name);
@@ -48,7 +48,11 @@ Status NodeSession::Register() {
   *status->mutable_capacity() = identity_.capacity;
   *status->mutable_allocatable() = identity_.allocatable;
   for (const auto& a : identity_.addresses) *status->add_addresses() = a;
-  SetReady(status, true, "BerthAgentReady", "berth-agent is posting ready status");
+  if (ready) {
+    SetReady(status, true, "BerthAgentReady", "berth-agent is posting ready status");
+  } else {
+    SetReady(status, false, "BerthAgentStarting", "berth-agent is starting");
+  }
   auto created = client_.Create(object);
   if (created.ok()) return {};
   if (created.error().err() != EEXIST)

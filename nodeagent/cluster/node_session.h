@@ -35,8 +35,11 @@ class NodeSession {
  public:
   NodeSession(api::ControlClient& client, NodeIdentity identity);
 
-  // Creates the Node, or updates the status of the existing one, Ready.
-  Status Register();
+  // Creates the Node or refreshes its status. `ready`: whether the node
+  // can run pods now; an agent registers not ready (BerthAgentStarting)
+  // and reports ready once it has started, so no pod is placed on a node
+  // whose agent is still setting up (the kubelet's NotReady at start).
+  Status Register(bool ready = true);
   Status RenewLease();
   // Sets the Ready condition (heartbeat now).
   Status ReportReady(bool ready, const std::string& reason, const std::string& message);
