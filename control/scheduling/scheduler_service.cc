@@ -1,5 +1,6 @@
 #include "berth/control/scheduling/scheduler_service.h"
 
+#include <algorithm>
 #include <cerrno>
 
 #include <google/protobuf/util/time_util.h>
@@ -105,6 +106,23 @@ std::vector<int64_t> SchedulerService::Latencies() const {
   return latencies_us_;
 }
 
+namespace {
+
+bool SameTaints(const std::vector<scheduler::Taint>& a, const std::vector<scheduler::Taint>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+    return x.key == y.key && x.value == y.value && x.effect == y.effect;
+  });
+}
+
+// Whether a node update changed anything a placement reads.
+bool SchedulingChanged(const scheduler::NodeInfo& was, const scheduler::NodeInfo& now) {
+  return was.allocatable != now.allocatable || was.labels != now.labels ||
+         was.unschedulable != now.unschedulable || was.ready != now.ready ||
+         !SameTaints(was.taints, now.taints);
+}
+
+}  // namespace
+
 scheduler::NodeInfo* SchedulerService::NodeLocked(const std::string& name) {
   auto it = node_index_.find(name);
   return it == node_index_.end() ? nullptr : &nodes_[it->second];
@@ -130,6 +148,7 @@ void SchedulerService::OnNode(const ObjectEvent& event, const v1::Object*) {
     return;
   }
   scheduler::NodeInfo fresh = NodeInfoOf(node);
+  bool matters = true;  // a new node
   if (it == node_index_.end()) {
     if (auto waiting = awaiting_node_.find(name); waiting != awaiting_node_.end()) {
       for (auto& pod : waiting->second) scheduler::AddPod(fresh, std::move(pod));
@@ -140,11 +159,14 @@ void SchedulerService::OnNode(const ObjectEvent& event, const v1::Object*) {
   } else {
     // Keep the placed pods; take everything else from the object.
     scheduler::NodeInfo& cur = nodes_[it->second];
+    matters = SchedulingChanged(cur, fresh);
     fresh.placed = std::move(cur.placed);
     scheduler::RecomputeDerived(fresh);
     cur = std::move(fresh);
   }
-  // A node came or changed: pods that fit nowhere may fit now.
+  // A node came or changed what placement reads: pods that fit nowhere
+  // may fit now. A status heartbeat changes nothing of that.
+  if (!matters) return;
   RequeueUnschedulableLocked();
   cv_.notify_all();
 }
@@ -209,12 +231,43 @@ void SchedulerService::OnPod(const ObjectEvent& event, const v1::Object*) {
     queue_.insert(q);
     queued_by_key_[key] = q;
   }
-  if (gone || !WantsScheduling(pod)) unschedulable_.erase(key);
+  if (gone || !WantsScheduling(pod)) {
+    unschedulable_.erase(key);
+    failures_.erase(key);
+  }
   cv_.notify_all();
 }
 
+void SchedulerService::MarkUnschedulableLocked(const std::string& key) {
+  const int failures = ++failures_[key];
+  auto delay = options_.retry;
+  for (int i = 1; i < failures && delay < options_.max_retry; ++i) delay *= 2;
+  unschedulable_[key] = std::chrono::steady_clock::now() + std::min(delay, options_.max_retry);
+}
+
+void SchedulerService::RequeueDueLocked() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = unschedulable_.begin(); it != unschedulable_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    const auto [ns, name] = SplitKey(it->first);
+    auto pod = pods_informer_.Get(ns, name);
+    if (pod && WantsScheduling(pod->pod())) {
+      QueuedPod q{pod->pod().spec().priority(),
+                  google::protobuf::util::TimeUtil::TimestampToNanoseconds(
+                      pod->pod().metadata().creation_timestamp()),
+                  it->first};
+      queue_.insert(q);
+      queued_by_key_[it->first] = q;
+    }
+    it = unschedulable_.erase(it);
+  }
+}
+
 void SchedulerService::RequeueUnschedulableLocked() {
-  for (const auto& key : unschedulable_) {
+  for (const auto& [key, retry_at] : unschedulable_) {
     const auto [ns, name] = SplitKey(key);
     auto pod = pods_informer_.Get(ns, name);
     if (!pod || !WantsScheduling(pod->pod())) continue;
@@ -233,9 +286,7 @@ void SchedulerService::Run() {
   while (!stop_) {
     if (queue_.empty()) {
       cv_.wait_for(lock, std::chrono::milliseconds(200));
-      if (!unschedulable_.empty() && std::chrono::steady_clock::now() >= next_retry_) {
-        RequeueUnschedulableLocked();
-      }
+      if (!unschedulable_.empty()) RequeueDueLocked();
       continue;
     }
     const QueuedPod next = *queue_.begin();
@@ -329,8 +380,7 @@ void SchedulerService::FinishBind(const BindJob& job) {
     UnplaceLocked(job.pod.metadata().uid());
     const std::string key = job.pod.metadata().namespace_() + "/" + job.pod.metadata().name();
     log::Warn("bind failed", {{"pod", key}, {"error", bound.error().ToString()}});
-    unschedulable_.insert(key);
-    next_retry_ = std::chrono::steady_clock::now() + options_.retry;
+    MarkUnschedulableLocked(key);
     return;
   }
   ++stats_.scheduled;
@@ -380,8 +430,7 @@ void SchedulerService::MarkUnschedulable(const v1::Pod& pod, const std::string& 
               "ENOENT: the pod was deleted meanwhile");
   std::lock_guard lock(mu_);
   ++stats_.unschedulable;
-  unschedulable_.insert(KeyOf(about));
-  next_retry_ = std::chrono::steady_clock::now() + options_.retry;
+  MarkUnschedulableLocked(KeyOf(about));
 }
 
 }  // namespace berth::control

@@ -171,5 +171,27 @@ TEST_F(SchedulerServiceTest, PodsSeenBeforeTheirNodeStillTakeItsRoom) {
   EXPECT_EQ(NodeOf("late"), "");
 }
 
+// A pod that fits nowhere is retried after 200, 400, 800 ms... (the
+// fixture's base retry), not every 200 ms, and a node's status heartbeat,
+// which changes nothing placement reads, does not requeue it.
+TEST_F(SchedulerServiceTest, UnschedulablePodsBackOffAndIgnoreHeartbeats) {
+  ASSERT_OK(registry_->Create(PodWith("big", "8Gi")));
+  ASSERT_TRUE(WaitFor([&] { return scheduler_->Stats().unschedulable >= 1; }));
+  std::this_thread::sleep_for(milliseconds(2000));
+  const auto attempts = scheduler_->Stats().unschedulable;
+  EXPECT_GE(attempts, 2u);
+  EXPECT_LE(attempts, 5u);  // without back-off: about 10
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_OK(registry_->Modify({"Node", "", "node-1"},
+                                [&](v1::Object& o) {
+                                  o.mutable_node()->mutable_status()->set_running_pods(i + 1);
+                                  return true;
+                                },
+                                {.status = true}));
+  }
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_LE(scheduler_->Stats().unschedulable, attempts + 1);  // its own timer at most
+}
+
 }  // namespace
 }  // namespace berth::control

@@ -33,7 +33,13 @@ namespace berth::control {
 
 struct SchedulerOptions {
   scheduler::ScorePolicy policy = scheduler::ScorePolicy::kSpread;
+  // A pod that fits nowhere is tried again when a node arrives or changes
+  // in a way that matters (allocatable, labels, taints, cordon, readiness)
+  // or a pod leaves; otherwise after `retry`, doubling with each failure up
+  // to `max_retry` (kube-scheduler's unschedulable queue and its periodic
+  // flush), so a thousand pending pods cost little.
   std::chrono::milliseconds retry{5000};
+  std::chrono::milliseconds max_retry{std::chrono::minutes(5)};
   // Keep each scheduling attempt's duration (decision + durable bind) for
   // Latencies(); off by default (it grows with every pod).
   bool record_latency = false;
@@ -90,6 +96,9 @@ class SchedulerService {
   Status Bind(const v1::Pod& pod, const std::string& node);
   void MarkUnschedulable(const v1::Pod& pod, const std::string& message);
   void RequeueUnschedulableLocked();
+  // Requeues the unschedulable pods whose retry time has come.
+  void RequeueDueLocked();
+  void MarkUnschedulableLocked(const std::string& key);
   // Under mu_: the placed-pod bookkeeping.
   void PlaceLocked(const v1::Pod& pod, const std::string& node);
   void UnplaceLocked(const std::string& uid);
@@ -105,8 +114,10 @@ class SchedulerService {
   std::condition_variable cv_;
   std::set<QueuedPod> queue_;
   std::map<std::string, QueuedPod> queued_by_key_;
-  std::set<std::string> unschedulable_;  // keys waiting for a cluster change
-  std::chrono::steady_clock::time_point next_retry_;
+  // Keys waiting for a cluster change or their retry time, and how many
+  // attempts of each failed in a row (kept across requeues).
+  std::map<std::string, std::chrono::steady_clock::time_point> unschedulable_;
+  std::map<std::string, int> failures_;
   // The cluster as the core sees it: a vector (Schedule's input, no copy
   // per decision) and each node's position in it.
   std::vector<scheduler::NodeInfo> nodes_;
@@ -116,7 +127,7 @@ class SchedulerService {
   // after a restart the pods may be listed before their nodes. They join
   // the node when it appears, so its room is never overstated.
   std::map<std::string, std::vector<scheduler::PodInfo>> awaiting_node_;
-  std::set<std::string> binding_;                   // uids assumed, bind in flight
+  std::set<std::string> binding_;  // uids assumed, bind in flight
   size_t next_start_ = 0;
   SchedulerStats stats_;
   std::vector<int64_t> latencies_us_;
