@@ -39,6 +39,16 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 B() { "$berth" --config "$work/config" "$@"; }
+# The phase of a run-to-completion pod once it ended (or after 2 minutes).
+pod_done() {
+  local phase=""
+  for _ in $(seq 240); do
+    phase=$(B get pod "$1" -o json | jq -r .status.phase)
+    [[ $phase == Succeeded || $phase == Failed ]] && break
+    sleep 0.5
+  done
+  echo "$phase"
+}
 
 mkdir -p "$work/bpf"
 mount -t bpf bpf "$work/bpf"
@@ -71,11 +81,7 @@ spec:
     command: [sh, -c, 'for i in 1 2 3 4 5 6 7 8 9 10; do printf "GET / HTTP/1.0\r\nHost: web\r\n\r\n" | nc -w 5 web.default.svc.cluster.local 80 | grep -c "Hello from Berth"; done']
 YAML
 B apply -f "$work/client.yaml" >/dev/null
-for _ in $(seq 120); do
-  phase=$(B get pod client -o json | sed -n 's/.*"phase": "\([A-Za-z]*\)".*/\1/p')
-  [[ $phase == Succeeded || $phase == Failed ]] && break
-  sleep 0.5
-done
+phase=$(pod_done client)
 answers=$(B logs client | grep -cx 1 || true)
 [[ $phase == Succeeded && $answers -eq 10 ]] || fail "client pod: $phase, $answers of 10 answers: $(B logs client)"
 [[ $(B logs client --tail 2 | wc -l) -eq 2 ]] || fail "logs --tail 2"
@@ -85,11 +91,7 @@ answers=$(B logs client | grep -cx 1 || true)
 # Every replica serves some of 300 requests (busybox httpd -v logs each).
 sed -i 's/for i in 1 2 3 4 5 6 7 8 9 10; do/for i in $(seq 300); do/; s/name: client}/name: client300}/' "$work/client.yaml"
 B apply -f "$work/client.yaml" >/dev/null
-for _ in $(seq 240); do
-  phase=$(B get pod client300 -o json | sed -n 's/.*"phase": "\([A-Za-z]*\)".*/\1/p')
-  [[ $phase == Succeeded || $phase == Failed ]] && break
-  sleep 0.5
-done
+phase=$(pod_done client300)
 answers=$(B logs client300 | grep -cx 1 || true)
 [[ $answers -eq 300 ]] || fail "$answers of 300 requests answered ($phase)"
 for pod in $(B get pods -l app=web -o name | cut -d/ -f2); do

@@ -123,55 +123,54 @@ spec:
   ASSERT_OK(node_clients_[1]->Get("Secret", "default", "db"));
 }
 
-TEST_F(HollowCluster, HigherPriorityPodsPreemptLowerOnes) {
-  // Two small nodes: 1 CPU each.
-  StartCluster(2, {.cpu_milli = 1000, .memory_bytes = 4LL << 30});
-  for (int i = 0; i < 2; ++i) {
-    ASSERT_OK(
-        admin_->Create(Parse("apiVersion: v1\nkind: Pod\nmetadata: {name: low" + std::to_string(i) +
-                             "}\nspec:\n  priority: 0\n  containers: [{name: c, image: busybox, "
-                             "resources: {requests: {cpu: 800m}}}]\n")));
+// Two 1-CPU nodes, each running a low-priority pod of 800m; then a
+// high-priority pod of 800m that fits only where one of them was.
+class HollowPreemption : public HollowCluster {
+ protected:
+  void FillBothNodesAndAddAHighPriorityPod(hollow::HollowOptions options) {
+    options.cpu_milli = 1000;
+    options.memory_bytes = 4LL << 30;
+    StartCluster(2, options);
+    for (int i = 0; i < 2; ++i)
+      ASSERT_OK(admin_->Create(Parse(PodYaml("low" + std::to_string(i), 0))));
+    ASSERT_TRUE(WaitFor([&] {
+      int running = 0;
+      for (const auto& p : Pods("")) running += Ready(p) ? 1 : 0;
+      return running == 2;
+    }));
+    ASSERT_OK(admin_->Create(Parse(PodYaml("high", 1000))));
   }
-  ASSERT_TRUE(WaitFor([&] {
-    int running = 0;
-    for (const auto& p : Pods("")) running += Ready(p) ? 1 : 0;
-    return running == 2;
-  }));
-  ASSERT_OK(admin_->Create(Parse(
-      "apiVersion: v1\nkind: Pod\nmetadata: {name: high}\nspec:\n  priority: 1000\n  containers: "
-      "[{name: c, image: busybox, resources: {requests: {cpu: 800m}}}]\n")));
-  ASSERT_TRUE(WaitFor([&] {
+  bool HighIsReady() {
     auto high = admin_->Get("Pod", "default", "high");
     return high.ok() && Ready(high->pod());
-  }));
-  // Exactly one low-priority pod made room.
-  int low_left = 0;
-  for (const auto& p : Pods("")) low_left += p.metadata().name().rfind("low", 0) == 0 ? 1 : 0;
-  EXPECT_EQ(low_left, 1);
+  }
+  int LowLeft() {
+    int left = 0;
+    for (const auto& p : Pods("")) left += p.metadata().name().rfind("low", 0) == 0 ? 1 : 0;
+    return left;
+  }
+
+ private:
+  static std::string PodYaml(const std::string& name, int priority) {
+    return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name +
+           "}\nspec:\n  priority: " + std::to_string(priority) +
+           "\n  containers: [{name: c, image: busybox, resources: {requests: {cpu: 800m}}}]\n";
+  }
+};
+
+TEST_F(HollowPreemption, HigherPriorityPodsPreemptLowerOnes) {
+  FillBothNodesAndAddAHighPriorityPod({});
+  ASSERT_TRUE(WaitFor([&] { return HighIsReady(); }));
+  EXPECT_EQ(LowLeft(), 1);  // exactly one low-priority pod made room
 }
 
 // berth-control restarts while a preemption's victim terminates: the
 // nomination is stored in the pending pod's status, so the new scheduler
 // waits for that victim and evicts nobody else.
-TEST_F(HollowCluster, PreemptionFinishesAcrossAControlPlaneRestart) {
+TEST_F(HollowPreemption, PreemptionFinishesAcrossAControlPlaneRestart) {
   // Containers take 2 s to stop: the restart comes while the victim
   // terminates.
-  StartCluster(
-      2, {.cpu_milli = 1000, .memory_bytes = 4LL << 30, .stop_delay = std::chrono::seconds(2)});
-  for (int i = 0; i < 2; ++i) {
-    ASSERT_OK(
-        admin_->Create(Parse("apiVersion: v1\nkind: Pod\nmetadata: {name: low" + std::to_string(i) +
-                             "}\nspec:\n  priority: 0\n  containers: [{name: c, image: busybox, "
-                             "resources: {requests: {cpu: 800m}}}]\n")));
-  }
-  ASSERT_TRUE(WaitFor([&] {
-    int running = 0;
-    for (const auto& p : Pods("")) running += Ready(p) ? 1 : 0;
-    return running == 2;
-  }));
-  ASSERT_OK(admin_->Create(Parse(
-      "apiVersion: v1\nkind: Pod\nmetadata: {name: high}\nspec:\n  priority: 1000\n  containers: "
-      "[{name: c, image: busybox, resources: {requests: {cpu: 800m}}}]\n")));
+  FillBothNodesAndAddAHighPriorityPod({.stop_delay = std::chrono::seconds(2)});
   ASSERT_TRUE(WaitFor([&] {
     auto high = admin_->Get("Pod", "default", "high");
     int terminating = 0;
@@ -179,16 +178,8 @@ TEST_F(HollowCluster, PreemptionFinishesAcrossAControlPlaneRestart) {
     return high.ok() && !high->pod().status().nominated_node_name().empty() && terminating == 1;
   }));
   RestartControlPlane();
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto high = admin_->Get("Pod", "default", "high");
-        return high.ok() && Ready(high->pod());
-      },
-      std::chrono::seconds(60)));
-  int low_left = 0;
-  for (const auto& p : Pods("")) low_left += p.metadata().name().rfind("low", 0) == 0 ? 1 : 0;
-  EXPECT_EQ(low_left, 1);
-  if (low_left != 1) PrintState();
+  ASSERT_TRUE(WaitFor([&] { return HighIsReady(); }, std::chrono::seconds(60)));
+  EXPECT_EQ(LowLeft(), 1);
 }
 
 }  // namespace

@@ -5,13 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include <grpcpp/grpcpp.h>
-
-#include "registry_fixture.h"
-
-#include "berth/api/control_client.h"
-#include "berth/control/audit_log.h"
-#include "berth/control/control_service.h"
+#include "service_fixture.h"
 
 namespace berth::control {
 namespace {
@@ -23,28 +17,17 @@ constexpr char kTokens[] =
     "# a comment\n"
     "nobody-token,nobody,4\n";
 
-class AuthTest : public RegistryTest {
+class AuthTest : public ServiceTest {
  protected:
   void SetUp() override {
-    RegistryTest::SetUp();
-    auto authn = Authenticator::Create(
-        {.token_file_contents = kTokens, .bootstrap_token_valid = [](std::string_view t) {
-           return t == "abcdef.0123456789abcdef";
-         }});
-    ASSERT_OK(authn);
-    authn_ = std::make_unique<Authenticator>(std::move(*authn));
-    authz_ = std::make_unique<Authorizer>(*registry_);
+    ServiceTest::SetUp();
     auto audit = AuditLog::Open(dir_ / "audit.log", 700, 3);
     ASSERT_OK(audit);
     audit_ = std::move(*audit);
-    service_ = std::make_unique<ControlService>(
-        *registry_, ControlServiceOptions{authn_.get(), authz_.get(), audit_.get()});
-    grpc::ServerBuilder builder;
-    address_ = "unix:" + (dir_ / "control.sock").string();
-    builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
+    StartService({.token_file_contents = kTokens,
+                  .bootstrap_token_valid =
+                      [](std::string_view t) { return t == "abcdef.0123456789abcdef"; }},
+                 audit_.get());
 
     // n1 runs a pod that uses secret "db" and configmap "cfg"; n2 runs one
     // that uses secret "other".
@@ -76,25 +59,7 @@ spec:
     }
     ASSERT_OK(registry_->Create(Parse("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n")));
   }
-  void TearDown() override {
-    service_->Shutdown();
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-    server_.reset();
-    RegistryTest::TearDown();
-  }
-
-  std::unique_ptr<api::ControlClient> As(const std::string& token) {
-    auto client = api::ControlClient::Connect(address_, {.token = token});
-    EXPECT_TRUE(client.ok());
-    return std::move(*client);
-  }
-
-  std::unique_ptr<Authenticator> authn_;
-  std::unique_ptr<Authorizer> authz_;
   std::unique_ptr<AuditLog> audit_;
-  std::unique_ptr<ControlService> service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::string address_;
 };
 
 v1::ListRequest Pods(const std::string& field_selector) {

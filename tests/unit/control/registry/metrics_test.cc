@@ -1,13 +1,8 @@
 // Usage reports and GetMetrics: the in-memory store's freshness, and the
 // service serving a node's report for the pods bound to it (and only
 // those), with the node role allowed to report only for itself.
-#include <grpcpp/grpcpp.h>
+#include "service_fixture.h"
 
-#include "registry_fixture.h"
-
-#include "berth/api/control_client.h"
-#include "berth/control/auth.h"
-#include "berth/control/control_service.h"
 #include "berth/control/metrics_store.h"
 
 namespace berth::control {
@@ -56,45 +51,17 @@ constexpr char kTokens[] =
     "view-token,victor,2,berth:view\n"
     "n1-token,system:node:n1,3,\"system:nodes\"\n";
 
-class MetricsServiceTest : public RegistryTest {
+class MetricsServiceTest : public ServiceTest {
  protected:
   void SetUp() override {
-    RegistryTest::SetUp();
-    auto authn = Authenticator::Create({.token_file_contents = kTokens});
-    ASSERT_OK(authn);
-    authn_ = std::make_unique<Authenticator>(std::move(*authn));
-    authz_ = std::make_unique<Authorizer>(*registry_);
-    service_ = std::make_unique<ControlService>(
-        *registry_, ControlServiceOptions{authn_.get(), authz_.get(), nullptr});
-    grpc::ServerBuilder builder;
-    address_ = "unix:" + (dir_ / "control.sock").string();
-    builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-  }
-  void TearDown() override {
-    service_->Shutdown();
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-    server_.reset();
-    RegistryTest::TearDown();
-  }
-  std::unique_ptr<api::ControlClient> As(const std::string& token) {
-    auto client = api::ControlClient::Connect(address_, {.token = token});
-    EXPECT_TRUE(client.ok());
-    return std::move(*client);
+    ServiceTest::SetUp();
+    StartService({.token_file_contents = kTokens});
   }
   std::string Uid(const std::string& name) {
     auto o = registry_->Get({"Pod", "default", name});
     EXPECT_TRUE(o.ok());
     return o.ok() ? o->pod().metadata().uid() : "";
   }
-
-  std::unique_ptr<Authenticator> authn_;
-  std::unique_ptr<Authorizer> authz_;
-  std::unique_ptr<ControlService> service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::string address_;
 };
 
 TEST_F(MetricsServiceTest, NodesReportTheirPodsAndViewersReadThem) {
